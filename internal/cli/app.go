@@ -1,0 +1,140 @@
+// Package cli is infractl's command line: cobra commands that fill an options
+// struct and call one function of a domain package. Main is the only place
+// that exits; Run is the testable entry point.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infractl/infractl/compose"
+)
+
+// Exit codes, documented in `infractl --help` and the README.
+const (
+	ExitOK          = 0   // everything passed
+	ExitFailed      = 1   // the init phase or a check failed
+	ExitUsage       = 2   // the project does not load, or bad usage
+	ExitEngine      = 3   // the Docker engine is unreachable, or infrastructure error
+	ExitInterrupted = 130 // Ctrl-C
+)
+
+// ErrChecksFailed means infractl ran fine and found failures (exit 1).
+var ErrChecksFailed = errors.New("checks failed")
+
+// ErrUsage marks a usage mistake (exit 2).
+var ErrUsage = errors.New("usage error")
+
+// ErrEngine marks a Docker engine or infrastructure failure (exit 3).
+var ErrEngine = errors.New("engine error")
+
+// Main runs infractl with the process's arguments and streams and exits.
+func Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	streams := SystemStreams()
+	err := Run(ctx, streams, os.Args[1:])
+	stop()
+	code := ExitCode(err)
+	if ctx.Err() != nil && code != ExitOK {
+		code = ExitInterrupted
+	}
+	if err != nil && !errors.Is(err, ErrChecksFailed) {
+		fmt.Fprintf(streams.ErrOut, "ERROR: %s\n", message(err))
+	}
+	os.Exit(code)
+}
+
+// message strips the category suffixes used for exit codes, so the line
+// a user reads ends with what went wrong, not with how we classify it.
+func message(err error) string {
+	msg := err.Error()
+	for _, suffix := range []string{": " + compose.ErrInvalidProject.Error(), ": " + ErrUsage.Error(), ": " + ErrEngine.Error()} {
+		msg = strings.TrimSuffix(msg, suffix)
+	}
+	return msg
+}
+
+// ExitCode maps an error returned by Run to the documented exit code.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.Is(err, ErrChecksFailed):
+		return ExitFailed
+	case errors.Is(err, compose.ErrInvalidProject), errors.Is(err, ErrUsage):
+		return ExitUsage
+	case errors.Is(err, ErrEngine):
+		return ExitEngine
+	}
+	return ExitEngine
+}
+
+// Run executes infractl with args, writing to streams. It never exits.
+func Run(ctx context.Context, streams IOStreams, args []string) error {
+	root := NewRootCommand(newFactory(streams))
+	root.SetArgs(args)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	return root.ExecuteContext(ctx)
+}
+
+// NewRootCommand builds the command tree.
+func NewRootCommand(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "infractl",
+		Short: "Run and verify the init phase of a Docker Compose stack",
+		Long: `infractl is a Compose-aware orchestrator for the init phase of a root-only
+Docker Compose stack: the one-shot init/sidecar services that create buckets,
+topics, database users, clusters, indexes and dashboards once their backends
+are healthy.
+
+It loads the project exactly as 'docker compose' does (compose-go v2: -f,
+-p, --project-directory, --env-file, --profile, COMPOSE_* variables, .env,
+include, extends), discovers the init services and their depends_on graph,
+runs them through the Docker Engine API and reports one verdict.
+
+Exit codes:
+  0    everything passed
+  1    the init phase or a check failed (the verdict says which)
+  2    the project does not load, or a usage error
+  3    the Docker engine is unreachable, or an infrastructure error
+  130  interrupted (Ctrl-C)`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see '%s --help')%w", err, c.CommandPath(), usageSuffix)
+	})
+	f.addProjectFlags(root)
+	root.AddCommand(
+		newVersionCommand(f),
+		newPlanCommand(f),
+		newGraphCommand(f),
+	)
+	for _, c := range extraCommands {
+		root.AddCommand(c(f))
+	}
+	return root
+}
+
+// extraCommands lets other files of this package register commands.
+var extraCommands []func(*Factory) *cobra.Command
+
+// usageSuffix wraps ErrUsage without changing the message.
+var usageSuffix = silentErr{ErrUsage}
+
+type silentErr struct{ err error }
+
+func (silentErr) Error() string     { return "" }
+func (s silentErr) Unwrap() error   { return s.err }
+func (s silentErr) Is(t error) bool { return t == s.err }

@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infractl/infractl/compose"
+)
+
+// Factory wires dependencies once: the streams, the project loading flags
+// and, lazily, the Docker client, so plan and lint never touch the daemon.
+type Factory struct {
+	Streams IOStreams
+	Project compose.Options
+}
+
+func newFactory(s IOStreams) *Factory { return &Factory{Streams: s} }
+
+func (f *Factory) addProjectFlags(c *cobra.Command) {
+	fl := c.PersistentFlags()
+	fl.StringArrayVarP(&f.Project.Files, "file", "f", nil, "compose configuration files (repeatable; default: COMPOSE_FILE, then compose.yaml found here or in a parent folder)")
+	fl.StringVarP(&f.Project.ProjectName, "project-name", "p", "", "project name (default: COMPOSE_PROJECT_NAME, the top-level name:, or the project folder)")
+	fl.StringVar(&f.Project.ProjectDir, "project-directory", "", "alternate working directory (default: the folder of the first compose file)")
+	fl.StringArrayVar(&f.Project.EnvFiles, "env-file", nil, "environment files for interpolation (repeatable; default: .env in the project folder)")
+	fl.StringArrayVar(&f.Project.Profiles, "profile", nil, "profiles to enable (repeatable; default: COMPOSE_PROFILES)")
+}
+
+// LoadModel loads the project with the flags given, as docker compose would,
+// and validates what compose leaves to `up`.
+func (f *Factory) LoadModel(ctx context.Context) (*compose.Model, error) {
+	opts := f.Project
+	opts.Env = f.Streams.Env
+	m, err := compose.Load(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func checkFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown --format %q (one of %v)%w", format, allowed, usageSuffix)
+}
