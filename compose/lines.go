@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -31,6 +32,7 @@ type LineIndex struct {
 	services map[string][]serviceNode // in file order
 	docs     map[string]*yaml.Node
 	top      map[string]map[string]Location // section -> name -> location (secrets, networks, volumes)
+	includes map[string]Location            // absolute include path -> where it is included
 }
 
 type serviceNode struct {
@@ -47,6 +49,7 @@ func NewLineIndex(files []string) *LineIndex {
 		services: map[string][]serviceNode{},
 		docs:     map[string]*yaml.Node{},
 		top:      map[string]map[string]Location{},
+		includes: map[string]Location{},
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -64,6 +67,10 @@ func NewLineIndex(files []string) *LineIndex {
 		}
 		for i := 0; i+1 < len(root.Content); i += 2 {
 			section, body := root.Content[i], root.Content[i+1]
+			if section.Value == "include" && body.Kind == yaml.SequenceNode {
+				idx.indexIncludes(f, body)
+				continue
+			}
 			if body.Kind != yaml.MappingNode {
 				continue
 			}
@@ -220,4 +227,45 @@ func child(n *yaml.Node, p string) (*yaml.Node, *yaml.Node) {
 		}
 	}
 	return nil, nil
+}
+
+func (x *LineIndex) indexIncludes(file string, seq *yaml.Node) {
+	add := func(n *yaml.Node) {
+		p := n.Value
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(file), p)
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		x.includes[filepath.Clean(p)] = Location{File: file, Line: n.Line, Column: n.Column}
+	}
+	for _, item := range seq.Content {
+		switch item.Kind {
+		case yaml.ScalarNode:
+			add(item)
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(item.Content); i += 2 {
+				if item.Content[i].Value != "path" {
+					continue
+				}
+				v := item.Content[i+1]
+				if v.Kind == yaml.ScalarNode {
+					add(v)
+				}
+				for _, c := range v.Content {
+					add(c)
+				}
+			}
+		}
+	}
+}
+
+// Include returns where the file at path is included from.
+func (x *LineIndex) Include(path string) (Location, bool) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	l, ok := x.includes[filepath.Clean(path)]
+	return l, ok
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -106,7 +107,11 @@ func Load(ctx context.Context, opts Options) (*Model, error) {
 	return m, nil
 }
 
-var quoted = regexp.MustCompile(`"([^"]+)"`)
+var (
+	quoted      = regexp.MustCompile(`"([^"]+)"`)
+	openFailed  = regexp.MustCompile(`open (\S+): no such file or directory`)
+	servicePath = regexp.MustCompile(`services\.([A-Za-z0-9_.-]+?)\.`)
+)
 
 // explainLoadError turns a compose-go error into one that names the file
 // (and line) of the services it mentions.
@@ -115,10 +120,20 @@ func explainLoadError(err error, roots, included []string) error {
 	files := sortedUnique(append(append([]string{}, roots...), included...))
 	idx := NewLineIndex(files)
 	var where []string
-	for _, m := range quoted.FindAllStringSubmatch(msg, -1) {
+	for _, m := range append(quoted.FindAllStringSubmatch(msg, -1), servicePath.FindAllStringSubmatch(msg, -1)...) {
 		if loc, ok := idx.Service(m[1]); ok {
 			where = append(where, loc.String())
 		}
+	}
+	missing := ""
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		missing = pe.Path
+	} else if m := openFailed.FindStringSubmatch(msg); m != nil {
+		missing = m[1]
+	}
+	if loc, ok := idx.Include(missing); missing != "" && ok {
+		return fmt.Errorf("%s: included file %s does not exist; fix the include path or create the file: %w", loc, missing, ErrInvalidProject)
 	}
 	if len(where) == 0 && !mentionsFile(msg, files) {
 		// Name the root file so the user knows where to start.

@@ -49,7 +49,7 @@ func WriteDot(w io.Writer, p Plan) error {
 	for _, s := range p.Services {
 		switch s.Role {
 		case compose.RoleInit:
-			bw.printf("  %q [shape=box, peripheries=2, style=filled, fillcolor=\"#f3e8ff\", label=%q];\n", s.Name, s.Name+"\\n(init)")
+			bw.printf("  %q [shape=box, peripheries=2, style=filled, fillcolor=\"#f3e8ff\", label=\"%s\\n(init)\"];\n", s.Name, s.Name)
 		case compose.RoleBackend:
 			bw.printf("  %q [shape=cylinder, style=filled, fillcolor=\"#e0f2fe\"];\n", s.Name)
 		default:

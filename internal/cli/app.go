@@ -40,25 +40,36 @@ func Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	streams := SystemStreams()
 	err := Run(ctx, streams, os.Args[1:])
+	interrupted := ctx.Err() != nil
 	stop()
 	code := ExitCode(err)
-	if ctx.Err() != nil && code != ExitOK {
+	if interrupted && code != ExitOK {
 		code = ExitInterrupted
 	}
 	if err != nil && !errors.Is(err, ErrChecksFailed) {
-		fmt.Fprintf(streams.ErrOut, "ERROR: %s\n", message(err))
+		fmt.Fprintf(streams.ErrOut, "ERROR: %s\n", Message(err))
 	}
 	os.Exit(code)
 }
 
-// message strips the category suffixes used for exit codes, so the line
-// a user reads ends with what went wrong, not with how we classify it.
-func message(err error) string {
+// Message is the one line printed after "ERROR:". It strips the category
+// suffixes used for exit codes (the line ends with what went wrong, not with
+// how it is classified), shows paths relative to the current folder, and
+// keeps to one line.
+func Message(err error) string {
 	msg := err.Error()
-	for _, suffix := range []string{": " + compose.ErrInvalidProject.Error(), ": " + ErrUsage.Error(), ": " + ErrEngine.Error()} {
-		msg = strings.TrimSuffix(msg, suffix)
+	for changed := true; changed; {
+		changed = false
+		for _, suffix := range []string{": " + compose.ErrInvalidProject.Error(), ": " + ErrUsage.Error(), ": " + ErrEngine.Error()} {
+			if strings.HasSuffix(msg, suffix) {
+				msg, changed = strings.TrimSuffix(msg, suffix), true
+			}
+		}
 	}
-	return msg
+	if wd, err := os.Getwd(); err == nil && wd != "/" {
+		msg = strings.ReplaceAll(msg, wd+string(os.PathSeparator), "")
+	}
+	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
 }
 
 // ExitCode maps an error returned by Run to the documented exit code.
