@@ -188,9 +188,15 @@ func run(t *testing.T, ctx context.Context, f *fakeRuntime, opts scheduler.Optio
 	return nil, nil
 }
 
-func healthy(name string) scheduler.Dep   { return scheduler.Dep{Target: name, Condition: scheduler.Healthy, Required: true} }
-func completed(name string) scheduler.Dep { return scheduler.Dep{Target: name, Condition: scheduler.Completed, Required: true} }
-func started(name string) scheduler.Dep   { return scheduler.Dep{Target: name, Condition: scheduler.Started, Required: true} }
+func healthy(name string) scheduler.Dep {
+	return scheduler.Dep{Target: name, Condition: scheduler.Healthy, Required: true}
+}
+func completed(name string) scheduler.Dep {
+	return scheduler.Dep{Target: name, Condition: scheduler.Completed, Required: true}
+}
+func started(name string) scheduler.Dep {
+	return scheduler.Dep{Target: name, Condition: scheduler.Started, Required: true}
+}
 
 func defaults() scheduler.Options {
 	return scheduler.Options{InitTimeout: 5 * time.Minute, ReadyTimeout: time.Minute, SafetyInterval: 2 * time.Second}

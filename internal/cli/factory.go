@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/compose"
@@ -14,6 +15,7 @@ import (
 type Factory struct {
 	Streams IOStreams
 	Project compose.Options
+	docker  *client.Client
 }
 
 func newFactory(s IOStreams) *Factory { return &Factory{Streams: s} }

@@ -1,0 +1,513 @@
+package dockerapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+)
+
+// The labels docker compose puts on what it creates.
+const (
+	LabelProject     = "com.docker.compose.project"
+	LabelService     = "com.docker.compose.service"
+	LabelNumber      = "com.docker.compose.container-number"
+	LabelOneoff      = "com.docker.compose.oneoff"
+	LabelConfigHash  = "com.docker.compose.config-hash"
+	LabelWorkingDir  = "com.docker.compose.project.working_dir"
+	LabelConfigFiles = "com.docker.compose.project.config_files"
+	LabelEnvFile     = "com.docker.compose.project.environment_file"
+	LabelDependsOn   = "com.docker.compose.depends_on"
+	LabelVersion     = "com.docker.compose.version"
+	LabelImage       = "com.docker.compose.image"
+	LabelNetwork     = "com.docker.compose.network"
+	LabelVolume      = "com.docker.compose.volume"
+	// LabelManagedBy marks what infractl created (compose ignores it).
+	LabelManagedBy = "io.infractl.managed-by"
+)
+
+// ComposeVersion is the version written into com.docker.compose.version.
+const ComposeVersion = "2.40.3"
+
+// supportedKeys are the service keys infractl turns into a container. A key
+// outside this set that would change how the service runs is refused.
+var supportedKeys = map[string]bool{
+	"image": true, "command": true, "entrypoint": true, "environment": true, "env_file": true,
+	"working_dir": true, "user": true, "labels": true, "label_file": true, "hostname": true,
+	"container_name": true, "networks": true, "volumes": true, "secrets": true, "configs": true,
+	"healthcheck": true, "depends_on": true, "restart": true, "ports": true, "expose": true,
+	"extra_hosts": true, "dns": true, "cap_add": true, "cap_drop": true, "privileged": true,
+	"read_only": true, "security_opt": true, "sysctls": true, "ulimits": true, "shm_size": true,
+	"init": true, "stop_signal": true, "stop_grace_period": true, "logging": true,
+	"mem_limit": true, "cpus": true, "deploy": true, "tty": true, "stdin_open": true,
+	// Keys that do not change the container: known and accepted.
+	"build": true, "profiles": true, "pull_policy": true, "scale": true, "name": true, "extends": true,
+}
+
+// unsupportedKeys lists the keys of sc infractl cannot run faithfully.
+func unsupportedKeys(sc types.ServiceConfig) []string {
+	raw, err := json.Marshal(sc)
+	if err != nil {
+		return []string{"<unreadable: " + err.Error() + ">"}
+	}
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	var bad []string
+	for k, v := range m {
+		if supportedKeys[k] || k == "deploy" || isEmpty(v) {
+			continue
+		}
+		bad = append(bad, k)
+	}
+	if sc.Deploy != nil {
+		d := *sc.Deploy
+		d.Resources.Limits = nil
+		d.Replicas = nil
+		if raw, err := json.Marshal(d); err != nil || (string(raw) != "{}" && string(raw) != `{"resources":{}}`) {
+			bad = append(bad, "deploy (only deploy.resources.limits is supported)")
+		}
+	}
+	if len(sc.PreStart) > 0 {
+		bad = append(bad, "pre_start")
+	}
+	sort.Strings(bad)
+	return bad
+}
+
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case string:
+		return x == ""
+	case float64:
+		return x == 0
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
+}
+
+// ServiceHash is the config hash docker compose computes for a service
+// (pkg/compose/hash.go): the JSON of the service without build, pull
+// policy, scale, replicas, depends_on and profiles.
+func ServiceHash(sc types.ServiceConfig) (string, error) {
+	sc.Build = nil
+	sc.PullPolicy = ""
+	sc.Scale = nil
+	if sc.Deploy != nil {
+		d := *sc.Deploy
+		d.Replicas = nil
+		sc.Deploy = &d
+	}
+	sc.DependsOn = nil
+	sc.Profiles = nil
+	raw, err := json.Marshal(sc)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// ContainerName is the name compose gives the first container of a service.
+func ContainerName(project string, sc types.ServiceConfig) string {
+	if sc.ContainerName != "" {
+		return sc.ContainerName
+	}
+	return project + "-" + sc.Name + "-1"
+}
+
+// ImageName is the image a service runs: its image, or the one compose
+// would have built for it.
+func ImageName(project string, sc types.ServiceConfig) string {
+	if sc.Image != "" {
+		return sc.Image
+	}
+	return project + "-" + sc.Name
+}
+
+// fileCopy is a file to copy into a container before it starts
+// (environment- or content-based secrets and configs).
+type fileCopy struct {
+	Path    string
+	Content []byte
+	Mode    int64
+}
+
+// createSpec is everything needed to create one service's container.
+type createSpec struct {
+	service string
+	name    string
+	hash    string
+	opts    client.ContainerCreateOptions
+	copies  []fileCopy
+	health  bool
+	stop    time.Duration
+	// healthTest is the healthcheck test as exec arguments (probes).
+	healthTest    []string
+	healthTimeout time.Duration
+}
+
+// buildSpec converts a compose service into container create options.
+func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*createSpec, error) {
+	hash, err := ServiceHash(sc)
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{}
+	for k, v := range sc.Labels {
+		labels[k] = v
+	}
+	var deps []string
+	for name, d := range sc.DependsOn {
+		deps = append(deps, fmt.Sprintf("%s:%s:%t", name, d.Condition, d.Restart))
+	}
+	sort.Strings(deps)
+	for k, v := range map[string]string{
+		LabelProject: p.Name, LabelService: sc.Name, LabelNumber: "1", LabelOneoff: "False",
+		LabelConfigHash: hash, LabelWorkingDir: p.WorkingDir, LabelConfigFiles: strings.Join(p.ComposeFiles, ","),
+		LabelDependsOn: strings.Join(deps, ","), LabelVersion: ComposeVersion, LabelManagedBy: "infractl",
+	} {
+		labels[k] = v
+	}
+
+	var env []string
+	for k, v := range sc.Environment {
+		if v == nil {
+			continue
+		}
+		env = append(env, k+"="+*v)
+	}
+	sort.Strings(env)
+
+	cfg := &container.Config{
+		Image:      ImageName(p.Name, sc),
+		Cmd:        sc.Command,
+		Entrypoint: sc.Entrypoint,
+		Env:        env,
+		WorkingDir: sc.WorkingDir,
+		User:       sc.User,
+		Labels:     labels,
+		Hostname:   sc.Hostname,
+		Tty:        sc.Tty,
+		OpenStdin:  sc.StdinOpen,
+		StopSignal: sc.StopSignal,
+	}
+	spec := &createSpec{service: sc.Name, name: ContainerName(p.Name, sc), hash: hash, stop: 10 * time.Second}
+	if sc.StopGracePeriod != nil {
+		spec.stop = time.Duration(*sc.StopGracePeriod)
+		secs := int(spec.stop.Seconds())
+		cfg.StopTimeout = &secs
+	}
+	if hc := sc.HealthCheck; hc != nil {
+		h := &container.HealthConfig{Test: hc.Test}
+		if hc.Disable {
+			h.Test = []string{"NONE"}
+		}
+		if hc.Interval != nil {
+			h.Interval = time.Duration(*hc.Interval)
+		}
+		if hc.Timeout != nil {
+			h.Timeout = time.Duration(*hc.Timeout)
+		}
+		if hc.StartPeriod != nil {
+			h.StartPeriod = time.Duration(*hc.StartPeriod)
+		}
+		if hc.StartInterval != nil && versionAtLeast(apiVersion, "1.44") {
+			h.StartInterval = time.Duration(*hc.StartInterval)
+		}
+		if hc.Retries != nil {
+			h.Retries = int(*hc.Retries)
+		}
+		cfg.Healthcheck = h
+		if !hc.Disable && len(hc.Test) > 0 && hc.Test[0] != "NONE" {
+			spec.health = true
+			switch hc.Test[0] {
+			case "CMD":
+				spec.healthTest = hc.Test[1:]
+			case "CMD-SHELL":
+				spec.healthTest = []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
+			}
+			spec.healthTimeout = 30 * time.Second
+			if h.Timeout > 0 {
+				spec.healthTimeout = h.Timeout
+			}
+		}
+	}
+
+	hostCfg := &container.HostConfig{
+		RestartPolicy:  restartPolicy(sc.Restart),
+		CapAdd:         sc.CapAdd,
+		CapDrop:        sc.CapDrop,
+		Privileged:     sc.Privileged,
+		ReadonlyRootfs: sc.ReadOnly,
+		SecurityOpt:    sc.SecurityOpt,
+		Sysctls:        map[string]string(sc.Sysctls),
+		ShmSize:        int64(sc.ShmSize),
+		Init:           sc.Init,
+		Tmpfs:          map[string]string{},
+	}
+	for _, h := range sc.ExtraHosts.AsList(":") {
+		hostCfg.ExtraHosts = append(hostCfg.ExtraHosts, h)
+	}
+	for _, d := range sc.DNS {
+		a, err := netip.ParseAddr(d)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: dns %q is not an IP address", sc.Name, d)
+		}
+		hostCfg.DNS = append(hostCfg.DNS, a)
+	}
+	if sc.Logging != nil {
+		hostCfg.LogConfig = container.LogConfig{Type: sc.Logging.Driver, Config: sc.Logging.Options}
+	}
+	hostCfg.Memory = int64(sc.MemLimit)
+	hostCfg.NanoCPUs = int64(sc.CPUS * 1e9)
+	if sc.Deploy != nil && sc.Deploy.Resources.Limits != nil {
+		l := sc.Deploy.Resources.Limits
+		if l.MemoryBytes > 0 {
+			hostCfg.Memory = int64(l.MemoryBytes)
+		}
+		if l.NanoCPUs > 0 {
+			hostCfg.NanoCPUs = int64(l.NanoCPUs.Value() * 1e9)
+		}
+		if l.Pids > 0 {
+			pids := l.Pids
+			hostCfg.PidsLimit = &pids
+		}
+	}
+	names := make([]string, 0, len(sc.Ulimits))
+	for n := range sc.Ulimits {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		u := sc.Ulimits[n]
+		soft, hard := int64(u.Soft), int64(u.Hard)
+		if u.Single > 0 {
+			soft, hard = int64(u.Single), int64(u.Single)
+		}
+		hostCfg.Ulimits = append(hostCfg.Ulimits, &container.Ulimit{Name: n, Soft: soft, Hard: hard})
+	}
+
+	// Ports and expose.
+	cfg.ExposedPorts = network.PortSet{}
+	hostCfg.PortBindings = network.PortMap{}
+	for _, e := range sc.Expose {
+		port, err := network.ParsePort(withProto(e))
+		if err != nil {
+			return nil, fmt.Errorf("service %q: expose %q: %v", sc.Name, e, err)
+		}
+		cfg.ExposedPorts[port] = struct{}{}
+	}
+	for _, pc := range sc.Ports {
+		proto := pc.Protocol
+		if proto == "" {
+			proto = "tcp"
+		}
+		port, err := network.ParsePort(fmt.Sprintf("%d/%s", pc.Target, proto))
+		if err != nil {
+			return nil, fmt.Errorf("service %q: port %d: %v", sc.Name, pc.Target, err)
+		}
+		cfg.ExposedPorts[port] = struct{}{}
+		b := network.PortBinding{HostPort: pc.Published}
+		if pc.HostIP != "" {
+			if b.HostIP, err = netip.ParseAddr(pc.HostIP); err != nil {
+				return nil, fmt.Errorf("service %q: host_ip %q: %v", sc.Name, pc.HostIP, err)
+			}
+		}
+		hostCfg.PortBindings[port] = append(hostCfg.PortBindings[port], b)
+	}
+
+	// Volumes: binds, named volumes, tmpfs.
+	for _, v := range sc.Volumes {
+		switch v.Type {
+		case types.VolumeTypeBind:
+			m := mount.Mount{Type: mount.TypeBind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
+			if v.Bind != nil && v.Bind.Propagation != "" {
+				m.BindOptions = &mount.BindOptions{Propagation: mount.Propagation(v.Bind.Propagation)}
+			}
+			hostCfg.Mounts = append(hostCfg.Mounts, m)
+		case types.VolumeTypeVolume:
+			src := v.Source
+			if vol, ok := p.Volumes[v.Source]; ok && vol.Name != "" {
+				src = vol.Name
+			}
+			m := mount.Mount{Type: mount.TypeVolume, Source: src, Target: v.Target, ReadOnly: v.ReadOnly}
+			if v.Volume != nil && v.Volume.NoCopy {
+				m.VolumeOptions = &mount.VolumeOptions{NoCopy: true}
+			}
+			hostCfg.Mounts = append(hostCfg.Mounts, m)
+		case types.VolumeTypeTmpfs:
+			opt := ""
+			if v.Tmpfs != nil && v.Tmpfs.Size > 0 {
+				opt = "size=" + strconv.FormatInt(int64(v.Tmpfs.Size), 10)
+			}
+			hostCfg.Tmpfs[v.Target] = opt
+		default:
+			return nil, fmt.Errorf("service %q: volume type %q is not supported", sc.Name, v.Type)
+		}
+	}
+
+	// Secrets and configs: file-based ones are read-only binds, as compose
+	// does; environment- and content-based ones are copied in as files.
+	for _, s := range sc.Secrets {
+		def, ok := p.Secrets[s.Source]
+		if !ok {
+			return nil, fmt.Errorf("service %q: secret %q is not defined", sc.Name, s.Source)
+		}
+		target := s.Target
+		if target == "" {
+			target = s.Source
+		}
+		if !path.IsAbs(target) {
+			target = "/run/secrets/" + target
+		}
+		if err := mountObject(p, spec, hostCfg, types.FileObjectConfig(def), target, s.Mode, sc.Name, "secret", s.Source); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range sc.Configs {
+		def, ok := p.Configs[c.Source]
+		if !ok {
+			return nil, fmt.Errorf("service %q: config %q is not defined", sc.Name, c.Source)
+		}
+		target := c.Target
+		if target == "" {
+			target = "/" + c.Source
+		}
+		if err := mountObject(p, spec, hostCfg, types.FileObjectConfig(def), target, c.Mode, sc.Name, "config", c.Source); err != nil {
+			return nil, err
+		}
+	}
+
+	// Networks: the first one at create time, the others connected before
+	// start (API 1.41 accepts one endpoint on create).
+	netCfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{}}
+	netNames := sortedNetworks(sc)
+	if sc.NetworkMode != "" {
+		hostCfg.NetworkMode = container.NetworkMode(sc.NetworkMode)
+	} else {
+		for _, key := range netNames {
+			def, ok := p.Networks[key]
+			if !ok {
+				return nil, fmt.Errorf("service %q: network %q is not defined", sc.Name, key)
+			}
+			aliases := []string{sc.Name}
+			if sn := sc.Networks[key]; sn != nil {
+				aliases = append(aliases, sn.Aliases...)
+			}
+			netCfg.EndpointsConfig[networkName(p, key, def)] = &network.EndpointSettings{Aliases: aliases}
+		}
+		if len(netNames) > 0 {
+			hostCfg.NetworkMode = container.NetworkMode(networkName(p, netNames[0], p.Networks[netNames[0]]))
+		}
+	}
+	spec.opts = client.ContainerCreateOptions{Config: cfg, HostConfig: hostCfg, NetworkingConfig: netCfg, Name: spec.name}
+	return spec, nil
+}
+
+func mountObject(p *types.Project, spec *createSpec, hc *container.HostConfig, def types.FileObjectConfig, target string, mode *types.FileMode, service, kind, name string) error {
+	perm := int64(0o444)
+	if mode != nil {
+		perm = int64(*mode)
+	}
+	switch {
+	case bool(def.External):
+		return fmt.Errorf("service %q: external %s %q needs swarm; not supported", service, kind, name)
+	case def.File != "":
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: def.File, Target: target, ReadOnly: true})
+	case def.Environment != "":
+		v, ok := p.Environment[def.Environment]
+		if !ok {
+			return fmt.Errorf("service %q: %s %q reads environment variable %s, which is not set", service, kind, name, def.Environment)
+		}
+		spec.copies = append(spec.copies, fileCopy{Path: target, Content: []byte(v), Mode: perm})
+	case def.Content != "":
+		spec.copies = append(spec.copies, fileCopy{Path: target, Content: []byte(def.Content), Mode: perm})
+	default:
+		return fmt.Errorf("service %q: %s %q has no file, environment or content", service, kind, name)
+	}
+	return nil
+}
+
+func networkName(p *types.Project, key string, def types.NetworkConfig) string {
+	if def.Name != "" {
+		return def.Name
+	}
+	return p.Name + "_" + key
+}
+
+func sortedNetworks(sc types.ServiceConfig) []string {
+	type kv struct {
+		key  string
+		prio int
+	}
+	var list []kv
+	for k, v := range sc.Networks {
+		prio := 0
+		if v != nil {
+			prio = v.Priority
+		}
+		list = append(list, kv{k, prio})
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].prio != list[j].prio {
+			return list[i].prio > list[j].prio
+		}
+		return list[i].key < list[j].key
+	})
+	out := make([]string, len(list))
+	for i, x := range list {
+		out[i] = x.key
+	}
+	return out
+}
+
+func restartPolicy(r string) container.RestartPolicy {
+	switch {
+	case r == "" || r == "no":
+		return container.RestartPolicy{Name: container.RestartPolicyDisabled}
+	case strings.HasPrefix(r, "on-failure"):
+		rp := container.RestartPolicy{Name: container.RestartPolicyOnFailure}
+		if _, n, ok := strings.Cut(r, ":"); ok {
+			rp.MaximumRetryCount, _ = strconv.Atoi(n)
+		}
+		return rp
+	}
+	return container.RestartPolicy{Name: container.RestartPolicyMode(r)}
+}
+
+func withProto(p string) string {
+	if strings.Contains(p, "/") {
+		return p
+	}
+	return p + "/tcp"
+}
+
+// versionAtLeast compares API versions "1.41" >= "1.44".
+func versionAtLeast(have, want string) bool {
+	hm, hn, _ := strings.Cut(have, ".")
+	wm, wn, _ := strings.Cut(want, ".")
+	a, _ := strconv.Atoi(hm)
+	b, _ := strconv.Atoi(hn)
+	c, _ := strconv.Atoi(wm)
+	d, _ := strconv.Atoi(wn)
+	return a > c || a == c && b >= d
+}

@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+
+	"github.com/infractl/infractl/dockerapi"
+	"github.com/infractl/infractl/report"
+	"github.com/infractl/infractl/runner"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newUpCommand, newDownCommand)
+}
+
+// Docker returns the engine client, connecting on first use, so commands
+// that never need the engine (plan, lint) never touch it.
+func (f *Factory) Docker(ctx context.Context) (*client.Client, error) {
+	if f.docker != nil {
+		return f.docker, nil
+	}
+	cli, err := dockerapi.Connect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", err, ErrEngine)
+	}
+	f.docker = cli
+	return cli, nil
+}
+
+type outputOptions struct {
+	format string
+	junit  string
+}
+
+func (o *outputOptions) addFlags(c *cobra.Command) {
+	c.Flags().StringVar(&o.format, "format", "text", "verdict format on stdout: text or json")
+	c.Flags().StringVar(&o.junit, "junit", "", "also write the verdict as JUnit XML to this file")
+}
+
+// writeVerdict prints the verdict and maps it to the exit code.
+func (f *Factory) writeVerdict(v report.Verdict, o outputOptions) error {
+	var err error
+	if o.format == "json" {
+		err = report.WriteVerdictJSON(f.Streams.Out, v)
+	} else {
+		err = report.WriteVerdictText(f.Streams.Out, v, f.Streams.Styles())
+	}
+	if err != nil {
+		return err
+	}
+	if o.junit != "" {
+		file, err := os.Create(o.junit)
+		if err != nil {
+			return fmt.Errorf("write JUnit: %w", err)
+		}
+		if err := report.WriteJUnit(file, v); err != nil {
+			file.Close()
+			return fmt.Errorf("write JUnit %s: %w", o.junit, err)
+		}
+		if err := file.Close(); err != nil {
+			return err
+		}
+	}
+	if !v.OK {
+		return ErrChecksFailed
+	}
+	return nil
+}
+
+func newUpCommand(f *Factory) *cobra.Command {
+	o := runner.UpOptions{}
+	out := outputOptions{}
+	c := &cobra.Command{
+		Use:   "up",
+		Short: "Start the project and run its init phase, with one verdict",
+		Long: `up starts the project through the Docker Engine API and runs its init phase
+deterministically:
+
+  - backends whose configuration did not change keep their container;
+    changed ones are recreated;
+  - every init service runs again in a fresh container, so idempotency
+    (REQ-SPC-AUTO-001) is exercised on every run;
+  - a service starts the moment its depends_on conditions hold, seen from
+    the engine's events (start, health_status, die), not by polling;
+  - while a backend is starting and something waits for it to be healthy,
+    infractl also runs the backend's own healthcheck test through exec every
+    --probe-interval, so an init does not wait for Docker's next healthcheck
+    interval;
+  - a failure marks everything that waits on it "blocked by"; independent
+    branches finish.
+
+Containers, networks and volumes carry docker compose's labels and names:
+'docker compose ps -a', 'logs' and 'down' work on them, and the other way
+round. Each init's output is written, secrets redacted, to --logs-dir.
+
+Ctrl-C stops scheduling, stops the inits this run started, leaves backends
+running, prints the partial verdict and exits 130.`,
+		Example: `  infractl up -f compose.yaml --env-file .env.example
+  infractl up --format json --junit init-phase.xml   # CI`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(out.format, "text", "json"); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			m, err := f.LoadModel(ctx)
+			if err != nil {
+				return err
+			}
+			cli, err := f.Docker(ctx)
+			if err != nil {
+				return err
+			}
+			o.Progress = f.Streams.ErrOut
+			v, err := runner.Up(ctx, cli, m, o)
+			if err != nil && !errors.Is(err, context.Canceled) && len(v.Services) == 0 {
+				return mapEngineErr(err)
+			}
+			if werr := f.writeVerdict(v, out); werr != nil && !errors.Is(werr, ErrChecksFailed) {
+				return werr
+			} else if err == nil {
+				err = werr
+			}
+			return mapEngineErr(err)
+		},
+	}
+	fl := c.Flags()
+	fl.IntVar(&o.Parallel, "parallel", 0, "run at most N init services at once (0: no limit)")
+	fl.DurationVar(&o.InitTimeout, "timeout", 10*time.Minute, "fail an init that runs longer than this")
+	fl.DurationVar(&o.ReadyTimeout, "ready-timeout", 3*time.Minute, "fail a backend that is not ready (healthy) this long after it started")
+	fl.DurationVar(&o.ProbeInterval, "probe-interval", 250*time.Millisecond, "run a starting backend's healthcheck through exec this often (0: off, wait for Docker)")
+	fl.StringVar(&o.LogsDir, "logs-dir", "", "folder for the redacted init logs (default: .infractl/logs in the project folder)")
+	fl.IntVar(&o.TailLines, "tail", 20, "log lines shown for a failed service")
+	fl.Float64Var(&o.MaxInitSeconds, "max-init-seconds", 60, "flag an init that finishes this long or longer after its targets were ready (seed NFR: < 60 s)")
+	out.addFlags(c)
+	return c
+}
+
+// mapEngineErr classifies runner errors for the exit code.
+func mapEngineErr(err error) error {
+	if err == nil || errors.Is(err, ErrChecksFailed) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if errors.Is(err, dockerapi.ErrEngine) && !errors.Is(err, ErrEngine) {
+		return fmt.Errorf("%w%w", err, silentErr{ErrEngine})
+	}
+	return err
+}
+
+func newDownCommand(f *Factory) *cobra.Command {
+	o := dockerapi.DownOptions{}
+	c := &cobra.Command{
+		Use:   "down",
+		Short: "Remove the project's containers and networks (and volumes with -v)",
+		Long: `down removes the project's containers and networks, whoever created them
+(infractl up or docker compose up): they are found by compose's project
+label. Named volumes are kept unless -v is given.`,
+		Example: `  infractl down -v`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			m, err := f.LoadModel(ctx)
+			if err != nil {
+				return err
+			}
+			cli, err := f.Docker(ctx)
+			if err != nil {
+				return err
+			}
+			o.Services = append(m.Project.ServiceNames(), m.Project.DisabledServiceNames()...)
+			rep, err := dockerapi.Down(context.WithoutCancel(ctx), cli, m.Project.Name, o)
+			for _, n := range rep.Containers {
+				fmt.Fprintf(f.Streams.ErrOut, "removed container %s\n", n)
+			}
+			for _, n := range rep.Networks {
+				fmt.Fprintf(f.Streams.ErrOut, "removed network %s\n", n)
+			}
+			for _, n := range rep.Volumes {
+				fmt.Fprintf(f.Streams.ErrOut, "removed volume %s\n", n)
+			}
+			for _, n := range rep.Kept {
+				fmt.Fprintf(f.Streams.ErrOut, "kept orphan container %s (use --remove-orphans)\n", n)
+			}
+			return mapEngineErr(err)
+		},
+	}
+	c.Flags().BoolVarP(&o.Volumes, "volumes", "v", false, "also remove the project's named volumes")
+	c.Flags().BoolVar(&o.RemoveOrphans, "remove-orphans", false, "also remove containers of services the project no longer defines")
+	return c
+}

@@ -1,0 +1,296 @@
+// Package runner wires infractl's commands that touch the engine: it takes
+// a loaded model, drives the scheduler over the Docker runtime, collects
+// logs (redacted) and builds the verdict.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/dockerapi"
+	"github.com/infractl/infractl/internal/redact"
+	"github.com/infractl/infractl/report"
+	"github.com/infractl/infractl/scheduler"
+)
+
+// UpOptions tune `infractl up`.
+type UpOptions struct {
+	Parallel      int
+	InitTimeout   time.Duration
+	ReadyTimeout  time.Duration
+	ProbeInterval time.Duration
+	// LogsDir receives one redacted log file per init (and per failed
+	// service); empty means <project dir>/.infractl/logs.
+	LogsDir string
+	// TailLines is how many log lines a failure shows.
+	TailLines int
+	// MaxInitSeconds is the NFR bound (seed 002 §8: < 60 s).
+	MaxInitSeconds float64
+	// Progress receives one line per state change (stderr).
+	Progress io.Writer
+}
+
+// Up runs the project: networks and volumes, backends kept when unchanged,
+// every init in a fresh container, in dependency order. The verdict is
+// returned even when the run failed; the error is the interruption or an
+// engine failure.
+func Up(ctx context.Context, cli *client.Client, m *compose.Model, opts UpOptions) (report.Verdict, error) {
+	start := time.Now()
+	v := report.Verdict{Command: "up", Project: m.Project.Name}
+	for _, n := range m.Names {
+		if m.Services[n].Hook != nil {
+			return v, fmt.Errorf("service %q has a pre_start hook; infractl up does not run pre_start hooks yet (docker compose does): %w", m.Services[n].Hook.Service, compose.ErrInvalidProject)
+		}
+	}
+	fresh := map[string]bool{}
+	for _, s := range m.Inits() {
+		fresh[s.Name] = true
+	}
+	pr, err := dockerapi.NewProject(ctx, cli, m.Project, fresh)
+	if err != nil {
+		if errors.Is(err, dockerapi.ErrUnsupported) {
+			return v, fmt.Errorf("%v: %w", err, compose.ErrInvalidProject)
+		}
+		return v, err
+	}
+	if err := pr.EnsureResources(ctx); err != nil {
+		return v, err
+	}
+	red := redact.ForProject(m.Project)
+	progress := newProgress(opts.Progress, start, red)
+	sched := scheduler.New(pr, nil, scheduler.Options{
+		Parallel:      opts.Parallel,
+		InitTimeout:   opts.InitTimeout,
+		ReadyTimeout:  opts.ReadyTimeout,
+		ProbeInterval: opts.ProbeInterval,
+		Observer:      progress.observe,
+	})
+	results, runErr := sched.Run(ctx, Nodes(m))
+	v.Interrupted = errors.Is(runErr, context.Canceled)
+
+	logsDir := opts.LogsDir
+	if logsDir == "" {
+		logsDir = filepath.Join(m.Project.WorkingDir, ".infractl", "logs")
+	}
+	// Logs are collected even after Ctrl-C: a fresh context, bounded.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	v.Services = make([]report.ServiceVerdict, 0, len(results))
+	for _, r := range results {
+		sv := serviceVerdict(m, r, start, opts.MaxInitSeconds)
+		sv.Container = pr.ContainerName(r.Name)
+		if r.ContainerID != "" && (r.Init || sv.Outcome != "ok") && r.Started.After(time.Time{}) {
+			logs, err := pr.Logs(lctx, r.ContainerID)
+			if err == nil {
+				clean := red.Bytes(logs)
+				sv.Log = string(clean)
+				sv.LogTail = tail(string(clean), opts.TailLines)
+				if err := os.MkdirAll(logsDir, 0o755); err == nil {
+					file := filepath.Join(logsDir, r.Name+".log")
+					if os.WriteFile(file, clean, 0o644) == nil {
+						sv.LogFile = file
+						v.LogsDir = logsDir
+					}
+				}
+			}
+		}
+		if sv.Outcome == "ok" {
+			sv.LogTail = nil
+		}
+		sv.Detail = red.String(sv.Detail)
+		v.Services = append(v.Services, sv)
+	}
+	sortServices(m, v.Services)
+	v.Checks = append(v.Checks, initExitCheck(m, v.Services), nfrCheck(m, v.Services, opts.MaxInitSeconds))
+	v.WallSeconds = time.Since(start).Seconds()
+	v.Finish()
+	if runErr != nil && !v.Interrupted {
+		return v, fmt.Errorf("%v: %w", runErr, dockerapi.ErrEngine)
+	}
+	return v, runErr
+}
+
+// Nodes turns the model into scheduler nodes.
+func Nodes(m *compose.Model) []scheduler.Node {
+	nodes := make([]scheduler.Node, 0, len(m.Names))
+	for _, n := range m.Names {
+		s := m.Services[n]
+		node := scheduler.Node{Name: n, Init: s.Role == compose.RoleInit}
+		for _, e := range s.Deps {
+			node.Deps = append(node.Deps, scheduler.Dep{Target: e.To, Condition: scheduler.Condition(e.Condition), Required: e.Required})
+		}
+		nodes = append(nodes, node)
+	}
+	return nodes
+}
+
+func serviceVerdict(m *compose.Model, r scheduler.Result, start time.Time, maxInit float64) report.ServiceVerdict {
+	s := m.Services[r.Name]
+	sv := report.ServiceVerdict{Name: r.Name, Role: string(s.Role), Detail: r.Detail, Reused: r.Reused, ReadyBy: r.ReadyBy}
+	switch r.Outcome {
+	case scheduler.Failed:
+		sv.Outcome = "failed"
+		if r.ExitCode >= 0 && !r.Exited.IsZero() {
+			sv.Outcome = fmt.Sprintf("failed (exit %d)", r.ExitCode)
+		}
+	case scheduler.Blocked:
+		sv.Outcome = "blocked by " + r.BlockedBy
+		sv.BlockedBy = r.BlockedBy
+	default:
+		sv.Outcome = string(r.Outcome)
+	}
+	if !r.Exited.IsZero() && r.ExitCode >= 0 {
+		code := r.ExitCode
+		sv.ExitCode = &code
+	}
+	if !r.DepsReady.IsZero() {
+		sv.WaitSeconds = nonNeg(r.DepsReady.Sub(start).Seconds())
+	}
+	if !r.Started.IsZero() {
+		end := r.Exited
+		if s.Role != compose.RoleInit && !r.Ready.IsZero() {
+			end = r.Ready
+		}
+		if !end.IsZero() {
+			sv.RunSeconds = nonNeg(end.Sub(r.Started).Seconds())
+		}
+	}
+	if s.Role == compose.RoleInit && !r.Exited.IsZero() && !r.DepsReady.IsZero() {
+		sv.AfterReadySeconds = nonNeg(r.Exited.Sub(r.DepsReady).Seconds())
+		sv.Slow = maxInit > 0 && sv.AfterReadySeconds >= maxInit
+	}
+	return sv
+}
+
+func nonNeg(f float64) float64 {
+	if f < 0 {
+		return 0
+	}
+	return f
+}
+
+func initExitCheck(m *compose.Model, services []report.ServiceVerdict) report.Check {
+	c := report.Check{ID: report.ReqInitExit, Title: "every init service exited 0"}
+	for _, s := range services {
+		if s.Role != string(compose.RoleInit) {
+			continue
+		}
+		r := report.CheckResult{Service: s.Name, Status: report.Pass, Message: "exited 0"}
+		if s.Outcome != "ok" {
+			r.Status, r.Message = report.Fail, s.Outcome
+			if s.Detail != "" && !strings.Contains(s.Outcome, s.Detail) {
+				r.Message += ": " + s.Detail
+			}
+		}
+		c.Results = append(c.Results, r)
+	}
+	if len(c.Results) == 0 {
+		c.Status, c.Reason = report.Skip, "the project has no init services"
+	}
+	return c
+}
+
+func nfrCheck(m *compose.Model, services []report.ServiceVerdict, maxInit float64) report.Check {
+	c := report.Check{ID: report.ReqNFR60, Title: fmt.Sprintf("every init finished within %.0f s of its targets being ready", maxInit)}
+	for _, s := range services {
+		if s.Role != string(compose.RoleInit) || s.ExitCode == nil {
+			continue
+		}
+		r := report.CheckResult{Service: s.Name, Status: report.Pass, Message: fmt.Sprintf("%.1f s after its targets were ready", s.AfterReadySeconds)}
+		if s.Slow {
+			r.Status = report.Fail
+		}
+		c.Results = append(c.Results, r)
+	}
+	if len(c.Results) == 0 {
+		c.Status, c.Reason = report.Skip, "no init ran to completion"
+	}
+	return c
+}
+
+// sortServices orders the verdict by stage, then name: the order things ran.
+func sortServices(m *compose.Model, s []report.ServiceVerdict) {
+	stage := func(n string) int { return m.Services[n].Stage }
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0; j-- {
+			a, b := s[j-1], s[j]
+			if stage(a.Name) > stage(b.Name) || stage(a.Name) == stage(b.Name) && a.Name > b.Name {
+				s[j-1], s[j] = b, a
+			}
+		}
+	}
+}
+
+func tail(s string, n int) []string {
+	if n <= 0 {
+		n = 20
+	}
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
+// progress prints one plain line per state change, for CI logs and
+// terminals alike.
+type progress struct {
+	w     io.Writer
+	start time.Time
+	red   *redact.Redactor
+	mu    sync.Mutex
+	last  map[string]string
+}
+
+func newProgress(w io.Writer, start time.Time, red *redact.Redactor) *progress {
+	return &progress{w: w, start: start, red: red, last: map[string]string{}}
+}
+
+func (p *progress) observe(r scheduler.Result) {
+	if p.w == nil {
+		return
+	}
+	state := "created"
+	switch {
+	case r.Outcome == scheduler.Blocked:
+		state = "blocked by " + r.BlockedBy
+	case r.Outcome == scheduler.Failed && !r.Exited.IsZero():
+		state = fmt.Sprintf("failed (exit %d)", r.ExitCode)
+	case r.Outcome != "":
+		state = string(r.Outcome)
+		if r.Init && r.Outcome == scheduler.OK {
+			state = "exited 0"
+		}
+		if !r.Init && r.Outcome == scheduler.OK && r.ReadyBy != "" {
+			state = "ready (" + r.ReadyBy + ")"
+		}
+	case r.Reused && !r.Started.IsZero():
+		state = "running (kept)"
+	case !r.Started.IsZero():
+		state = "started"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.last[r.Name] == state {
+		return
+	}
+	p.last[r.Name] = state
+	line := fmt.Sprintf("%6.1fs  %-24s %s", time.Since(p.start).Seconds(), r.Name, state)
+	if r.Detail != "" && r.Outcome != "" && r.Outcome != scheduler.OK {
+		line += ": " + r.Detail
+	}
+	fmt.Fprintln(p.w, p.red.String(line))
+}
