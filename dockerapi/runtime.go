@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/compose-spec/compose-go/v2/types"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
@@ -237,14 +237,14 @@ func convertEvent(m events.Message) (scheduler.Event, bool) {
 }
 
 // Prepare creates the service's container, or keeps the existing one when
-// its config hash is unchanged and the service is not run fresh.
+// it runs, its config hash is unchanged and the service is not run fresh.
 func (pr *Project) Prepare(ctx context.Context, service string) (scheduler.Container, error) {
 	spec := pr.specs[service]
 	existing, err := pr.cli.ContainerInspect(ctx, spec.name, client.ContainerInspectOptions{})
 	if err == nil {
 		c := existing.Container
 		same := c.Config != nil && c.Config.Labels[LabelConfigHash] == spec.hash && c.Config.Labels[LabelProject] == pr.project.Name
-		if same && !pr.fresh[service] {
+		if same && !pr.fresh[service] && c.State != nil && c.State.Running {
 			return scheduler.Container{ID: c.ID, Reused: true, Healthcheck: hasHealth(c.Config), State: convertState(c.State)}, nil
 		}
 		if _, err := pr.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {

@@ -389,7 +389,7 @@ func (s *Scheduler) evaluate(ctx context.Context, st map[string]*nodeState, infl
 					case ns.exited && ns.res.ExitCode == 0:
 						finish(ns, OK, "")
 					case ns.exited:
-						finish(ns, Failed, fmt.Sprintf("exit %d", ns.res.ExitCode))
+						finish(ns, Failed, "")
 					case now.Sub(ns.res.Started) >= s.opts.InitTimeout:
 						finish(ns, TimedOut, fmt.Sprintf("still running after %s", s.opts.InitTimeout))
 						*inflight++
@@ -468,7 +468,7 @@ func (s *Scheduler) settleBackend(ns *nodeState, now time.Time) (Outcome, string
 	case ns.exited && ns.res.ExitCode == 0 && !ns.waitedOn:
 		return OK, "", true
 	case ns.exited:
-		return Failed, fmt.Sprintf("exit %d", ns.res.ExitCode), true
+		return Failed, "", true
 	case ns.healthy:
 		return OK, "", true
 	case ns.health == "unhealthy":

@@ -14,7 +14,7 @@ mod="$root/.tools/versitygw"
 mkdir -p "$mod"
 if [ ! -f "$mod/go.mod" ]; then (cd "$mod" && go mod init versitygw-build >/dev/null 2>&1); fi
 log "building versitygw $version (first time: a few minutes)"
-(cd "$mod" && go get "github.com/versity/versitygw@$version" >/dev/null 2>&1 &&
+(cd "$mod" && go get "github.com/versity/versitygw/cmd/versitygw@$version" >/dev/null 2>&1 &&
   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$mod/versitygw" github.com/versity/versitygw/cmd/versitygw)
 ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
