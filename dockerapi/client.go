@@ -20,10 +20,10 @@ var ErrEngine = errors.New("docker engine error")
 
 // Connect returns a client configured from the environment (DOCKER_HOST,
 // DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION) with API version
-// negotiation, and checks that the engine answers. It works against engine
+// negotiation (the client default), and checks that the engine answers. It works against engine
 // API 1.41 (Debian's docker.io 20.10) and current Docker.
 func Connect(ctx context.Context) (*client.Client, error) {
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %v: %w", err, ErrEngine)
 	}

@@ -264,9 +264,7 @@ func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*cr
 		Init:           sc.Init,
 		Tmpfs:          map[string]string{},
 	}
-	for _, h := range sc.ExtraHosts.AsList(":") {
-		hostCfg.ExtraHosts = append(hostCfg.ExtraHosts, h)
-	}
+	hostCfg.ExtraHosts = append(hostCfg.ExtraHosts, sc.ExtraHosts.AsList(":")...)
 	for _, d := range sc.DNS {
 		a, err := netip.ParseAddr(d)
 		if err != nil {

@@ -49,8 +49,6 @@ type msg struct {
 	err     error
 	ok      bool
 	output  string
-	event   Event
-	stopped bool
 }
 
 // Scheduler runs nodes over a Runtime.
