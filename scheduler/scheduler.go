@@ -42,13 +42,13 @@ type nodeState struct {
 }
 
 type msg struct {
-	node    string
-	kind    string // prepared, started, inspected, probed, event
-	cont    Container
-	state   State
-	err     error
-	ok      bool
-	output  string
+	node   string
+	kind   string // prepared, started, inspected, probed, event
+	cont   Container
+	state  State
+	err    error
+	ok     bool
+	output string
 }
 
 // Scheduler runs nodes over a Runtime.
