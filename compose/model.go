@@ -215,7 +215,7 @@ func (m *Model) classify() {
 			s.Role, s.Reason = Role(r), fmt.Sprintf("label %s=%s", RoleLabel, r)
 			continue
 		}
-		if by := m.waitersWith(n, ConditionCompleted); len(by) > 0 {
+		if by := m.WaitersWith(n, ConditionCompleted); len(by) > 0 {
 			s.Role, s.Reason = RoleInit, fmt.Sprintf("%s waits for it to complete (service_completed_successfully)", quoteList(by))
 			continue
 		}
@@ -245,7 +245,8 @@ func (m *Model) classify() {
 	}
 }
 
-func (m *Model) waitersWith(target, cond string) []string {
+// WaitersWith returns the services that wait on target with cond, sorted.
+func (m *Model) WaitersWith(target, cond string) []string {
 	var by []string
 	for _, d := range m.Services[target].Dependents {
 		for _, e := range m.Services[d].Deps {

@@ -4,6 +4,7 @@
 set -euo pipefail
 
 IMAGE_PREFIX="${IMAGE_PREFIX:-infractl}"
+IMAGES_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 log() { printf 'images: %s\n' "$*" >&2; }
 
@@ -32,10 +33,12 @@ ensure_pkg() { # command package
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 
-# inputs_hash hashes files and extra strings (sorted, content and name).
+# inputs_hash hashes files (name relative to the repository, and content)
+# and extra strings, so a clone elsewhere computes the same hash.
 inputs_hash() {
   { for f in "$@"; do
-      if [ -f "$f" ]; then printf '%s\n' "$f"; sha256sum <"$f"; else printf '%s\n' "$f"; fi
+      printf '%s\n' "${f#"$IMAGES_ROOT"/}"
+      if [ -f "$f" ]; then sha256sum <"$f"; fi
     done; } | sha256sum | cut -c1-16
 }
 

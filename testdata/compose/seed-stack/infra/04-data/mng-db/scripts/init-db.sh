@@ -3,7 +3,7 @@
 # CREATE ROLE/DATABASE only when missing. Never prints a secret.
 set -eu
 MAX_RETRIES="${MAX_RETRIES:-30}"
-PGPASSWORD="$(cat "$PGPASSFILE_SECRET")"
+PGPASSWORD="$(cat "$PGPASSWORD_FILE")"
 export PGPASSWORD
 app_pw="$(cat /run/secrets/mng_app_password)"
 i=0

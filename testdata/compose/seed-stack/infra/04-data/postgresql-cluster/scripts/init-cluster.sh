@@ -2,7 +2,7 @@
 # Creates the application role and its databases. Idempotent (REQ-SPC-AUTO-001).
 set -eu
 MAX_RETRIES="${MAX_RETRIES:-30}"
-PGPASSWORD="$(cat "$PGPASSFILE_SECRET")"
+PGPASSWORD="$(cat "$PGPASSWORD_FILE")"
 export PGPASSWORD
 app_pw="$(cat /run/secrets/pg_app_password)"
 i=0
