@@ -22,7 +22,7 @@ var (
 	bound      = regexp.MustCompile(`\b(exit|return)\b|\btimeout\b`)
 	counter    = regexp.MustCompile(`-(ge|gt|le|lt|eq)\b|\$\(\(|\btimeout\b|\bseq\b`)
 	assignment = regexp.MustCompile(`^\s*(?:export\s+|local\s+|readonly\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
-	printCmd   = regexp.MustCompile(`(^|[;&]\s*|then\s+|do\s+|else\s+)(echo|printf)\s`)
+	printCmd   = regexp.MustCompile(`(^|[;&]\s*|then\s+|do\s+|else\s+)(echo|printf|cat)\s`)
 )
 
 // scanScript finds the script-level problems: set -x and printed secrets
@@ -125,6 +125,9 @@ func printsSecret(stmt string, secretVars map[string]bool) string {
 	}
 	if strings.Contains(stmt, "/run/secrets") {
 		return "prints a secret read from /run/secrets"
+	}
+	if strings.HasPrefix(strings.TrimLeft(stmt, ";& "), "cat") {
+		return ""
 	}
 	for v := range secretVars {
 		if regexp.MustCompile(`\$\{?` + v + `\b`).MatchString(stmt) {
