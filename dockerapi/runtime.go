@@ -466,3 +466,56 @@ func (pr *Project) ContainerName(service string) string {
 	}
 	return ""
 }
+
+// CreateOneOff creates (not starts) a one-off container for service with
+// the same configuration, named <project>-<service>-<suffix> and labelled
+// oneoff=True as `docker compose run` does; an earlier one of that name is
+// replaced.
+func (pr *Project) CreateOneOff(ctx context.Context, service, suffix string) (string, error) {
+	spec := pr.specs[service]
+	if spec == nil {
+		return "", fmt.Errorf("unknown service %q", service)
+	}
+	opts := spec.opts
+	opts.Name = pr.project.Name + "-" + service + "-" + suffix
+	cfg := *opts.Config
+	cfg.Labels = map[string]string{}
+	for k, v := range opts.Config.Labels {
+		cfg.Labels[k] = v
+	}
+	cfg.Labels[LabelOneoff] = "True"
+	cfg.Labels[LabelNumber] = "1"
+	opts.Config = &cfg
+	if opts.NetworkingConfig != nil && len(opts.NetworkingConfig.EndpointsConfig) > 1 {
+		first := string(opts.HostConfig.NetworkMode)
+		opts.NetworkingConfig = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{first: opts.NetworkingConfig.EndpointsConfig[first]}}
+	}
+	_, _ = pr.cli.ContainerRemove(ctx, opts.Name, client.ContainerRemoveOptions{Force: true})
+	res, err := pr.cli.ContainerCreate(ctx, opts)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %v", opts.Name, err)
+	}
+	for n, ep := range spec.opts.NetworkingConfig.EndpointsConfig {
+		if n == string(opts.HostConfig.NetworkMode) {
+			continue
+		}
+		if _, err := pr.cli.NetworkConnect(ctx, n, client.NetworkConnectOptions{Container: res.ID, EndpointConfig: ep}); err != nil {
+			return res.ID, fmt.Errorf("connect %s to %s: %v", opts.Name, n, err)
+		}
+	}
+	for _, fc := range spec.copies {
+		if err := copyFile(ctx, pr.cli, res.ID, fc); err != nil {
+			return res.ID, fmt.Errorf("copy %s into %s: %v", fc.Path, opts.Name, err)
+		}
+	}
+	return res.ID, nil
+}
+
+// Remove removes a container.
+func (pr *Project) Remove(ctx context.Context, id string) error {
+	_, err := pr.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
+}

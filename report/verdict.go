@@ -145,7 +145,20 @@ func WriteVerdictText(w io.Writer, v Verdict, st Styles) error {
 		status = st.Fail.Render("INTERRUPTED")
 	}
 	bw.printf("%s %s: %s (%.1fs)\n", st.Title.Render("infractl "+v.Command), st.Name.Render(v.Project), status, v.WallSeconds)
-	if len(v.Services) > 0 {
+	if len(v.Services) > 0 && v.Command == "verify" {
+		width := len("SERVICE")
+		for _, s := range v.Services {
+			width = max(width, len(s.Name))
+		}
+		bw.printf("\n  %s  %-7s  %s\n", pad("SERVICE", width), "ROLE", "STATE")
+		for _, s := range v.Services {
+			style := st.OK
+			if s.Outcome != "ok" {
+				style = st.Fail
+			}
+			bw.printf("  %s  %-7s  %s\n", pad(s.Name, width), s.Role, style.Render(s.Outcome))
+		}
+	} else if len(v.Services) > 0 {
 		width := len("SERVICE")
 		for _, s := range v.Services {
 			width = max(width, len(s.Name))

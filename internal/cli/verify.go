@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/report"
+	"github.com/infractl/infractl/runner"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newVerifyCommand)
+}
+
+func newVerifyCommand(f *Factory) *cobra.Command {
+	o := runner.VerifyOptions{}
+	out := outputOptions{}
+	c := &cobra.Command{
+		Use:   "verify",
+		Short: "Check a running stack's init phase: the CI gate (VAL-AUTO-001/002, VAL-SPC-101/102, the 60 s NFR)",
+		Long: `verify checks the project as it runs now, whoever started it (docker compose
+up -d or infractl up), and gives one verdict a CI job can gate on. Each
+check carries its spec ID:
+
+  VAL-AUTO-001      the project loads as 'docker compose config -q' would and
+                    'infractl lint' has no errors
+  VAL-AUTO-002      every init has a container that exited 0 ("never ran",
+                    "still running", "failed (exit N)" and "stale" are
+                    distinct); backends run and are healthy
+  NFR-INIT-60S      each init finished within --max-init-seconds of its
+                    targets being ready (engine timestamps)
+  SEC-SPC-AUTO-001  no init log contains a secret value (shown redacted)
+  VAL-SPC-101       --rerun: every init runs again in a fresh container and
+                    exits 0 again (idempotency)
+  VAL-SPC-102       --blocking (stops backends!): each init keeps waiting while
+                    its targets are down, exits 0 once they are back, and exits
+                    non-zero within --fail-fast-within when they never come;
+                    the stack is restored as it was found, also on failure or
+                    Ctrl-C
+  VAL-SPC-103       --audit: not implemented yet (reported as skipped)
+
+With GITHUB_ACTIONS=true it also writes ::error annotations that point at the
+service's compose file and line, and a Markdown summary to
+$GITHUB_STEP_SUMMARY.`,
+		Example: `  infractl verify
+  infractl verify --rerun --junit verify.xml
+  infractl verify --blocking --fail-fast-within 90s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(out.format, "text", "json"); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			m, err := f.LoadModel(ctx)
+			if err != nil {
+				return err
+			}
+			cli, err := f.Docker(ctx)
+			if err != nil {
+				return err
+			}
+			o.Progress = f.Streams.ErrOut
+			v, err := runner.Verify(ctx, cli, m, o)
+			if err != nil && len(v.Checks) == 0 {
+				return mapEngineErr(err)
+			}
+			if errors.Is(err, context.Canceled) {
+				v.Interrupted = true
+				v.Finish()
+			}
+			if f.Streams.Getenv("GITHUB_ACTIONS") == "true" {
+				if gerr := githubOutput(f, m, v); gerr != nil {
+					fmt.Fprintf(f.Streams.ErrOut, "warning: GitHub summary: %v\n", gerr)
+				}
+			}
+			werr := f.writeVerdict(v, out)
+			if err != nil {
+				return mapEngineErr(err)
+			}
+			return werr
+		},
+	}
+	fl := c.Flags()
+	fl.Float64Var(&o.MaxInitSeconds, "max-init-seconds", 60, "fail an init that finished this long or longer after its targets were ready (seed NFR: < 60 s)")
+	fl.BoolVar(&o.Rerun, "rerun", false, "VAL-SPC-101: run every init again in a fresh container; each must exit 0 again")
+	fl.BoolVar(&o.Blocking, "blocking", false, "VAL-SPC-102: stop each init's targets to prove it blocks and fails fast (disrupts the stack; restored afterwards)")
+	fl.DurationVar(&o.Grace, "grace", 5*time.Second, "with --blocking: how long an init must keep waiting while its targets are down")
+	fl.DurationVar(&o.FailFastWithin, "fail-fast-within", 120*time.Second, "with --blocking: an init must exit non-zero within this long when its targets never come")
+	fl.BoolVar(&o.Audit, "audit", false, "VAL-SPC-103: check provisioned resources (not implemented yet: reported as skipped)")
+	fl.IntVar(&o.TailLines, "tail", 20, "log lines shown for a failed init")
+	out.addFlags(c)
+	return c
+}
+
+func githubOutput(f *Factory, m *compose.Model, v report.Verdict) error {
+	locate := func(service string) (string, int) {
+		loc, ok := m.Index.Service(service)
+		if !ok {
+			return "", 0
+		}
+		file := loc.File
+		if wd, err := os.Getwd(); err == nil {
+			if r, err := filepath.Rel(wd, file); err == nil {
+				file = r
+			}
+		}
+		return file, loc.Line
+	}
+	if err := report.WriteGitHubAnnotations(f.Streams.Out, v, locate); err != nil {
+		return err
+	}
+	path := f.Streams.Getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	file, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteMarkdownSummary(file, v); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
+}
