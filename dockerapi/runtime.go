@@ -395,13 +395,42 @@ func (pr *Project) Probe(ctx context.Context, service, id string) (bool, string,
 	if spec == nil || len(spec.healthTest) == 0 {
 		return false, "", nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, spec.healthTimeout)
+	return Exec(ctx, pr.cli, id, spec.healthTest, spec.healthTimeout)
+}
+
+// ProbeContainer runs a container's own configured healthcheck test once
+// through exec (the check Docker would record next).
+func ProbeContainer(ctx context.Context, cli *client.Client, c container.InspectResponse) (bool, string, error) {
+	if c.Config == nil || c.Config.Healthcheck == nil || len(c.Config.Healthcheck.Test) == 0 {
+		return false, "", nil
+	}
+	t := c.Config.Healthcheck.Test
+	var cmd []string
+	switch t[0] {
+	case "CMD":
+		cmd = t[1:]
+	case "CMD-SHELL":
+		cmd = []string{"/bin/sh", "-c", strings.Join(t[1:], " ")}
+	default:
+		return false, "", nil
+	}
+	timeout := c.Config.Healthcheck.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	return Exec(ctx, cli, c.ID, cmd, timeout)
+}
+
+// Exec runs cmd in a container and reports whether it exited 0, with its
+// output.
+func Exec(ctx context.Context, cli *client.Client, id string, cmd []string, timeout time.Duration) (bool, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ex, err := pr.cli.ExecCreate(ctx, id, client.ExecCreateOptions{Cmd: spec.healthTest, AttachStdout: true, AttachStderr: true})
+	ex, err := cli.ExecCreate(ctx, id, client.ExecCreateOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
 	if err != nil {
 		return false, "", err
 	}
-	att, err := pr.cli.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
+	att, err := cli.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
 	if err != nil {
 		return false, "", err
 	}
@@ -417,7 +446,7 @@ func (pr *Project) Probe(ctx context.Context, service, id string) (bool, string,
 	case <-ctx.Done():
 		return false, "probe timed out", nil
 	}
-	insp, err := pr.cli.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
+	insp, err := cli.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
 	if err != nil {
 		return false, out.String(), err
 	}

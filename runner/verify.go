@@ -94,6 +94,15 @@ func Verify(ctx context.Context, cli *client.Client, m *compose.Model, opts Veri
 			res.Message, res.Status = initState(c)
 		default:
 			res.Message, res.Status = backendState(c)
+			if c.State != nil && c.State.Running && c.State.Health != nil && c.State.Health.Status == container.Starting {
+				// Docker has not run its next check yet (infractl up may
+				// have seen readiness first): run the same test now.
+				if ok, out, _ := dockerapi.ProbeContainer(ctx, cli, c); ok {
+					res.Message, res.Status = "running, healthy (its healthcheck passed when run now; Docker's next check is pending)", report.Pass
+				} else if out != "" {
+					res.Message += ": " + strings.TrimSpace(out)
+				}
+			}
 		}
 		if ok && c.State != nil && s.Role == compose.RoleInit && (c.State.StartedAt != "" && !strings.HasPrefix(c.State.StartedAt, "0001")) {
 			raw, err := dockerapi.Logs(ctx, cli, c.ID)
