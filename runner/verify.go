@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/infractl/infractl/dockerapi"
 	"github.com/infractl/infractl/internal/redact"
 	"github.com/infractl/infractl/lint"
+	"github.com/infractl/infractl/provision"
 	"github.com/infractl/infractl/report"
 	"github.com/infractl/infractl/scheduler"
 )
@@ -177,8 +179,12 @@ func Verify(ctx context.Context, cli *client.Client, m *compose.Model, opts Veri
 	} else {
 		v.Checks = append(v.Checks, report.Check{ID: report.ReqBlocking, Title: "inits block while their targets are down, then succeed, and fail fast when they never come", Status: report.Skip, Reason: "run with --blocking (it stops backends)"})
 	}
-	v.Checks = append(v.Checks, report.Check{ID: report.ReqAudit, Title: "provisioned resources exist in their backend", Status: report.Skip,
-		Reason: "not implemented yet: resource declarations (x-infractl) and the audit come with infractl provision"})
+	if opts.Audit {
+		say("VAL-SPC-103: checking the declared resources in their backends")
+		v.Checks = append(v.Checks, audit(ctx, m, current))
+	} else {
+		v.Checks = append(v.Checks, report.Check{ID: report.ReqAudit, Title: "provisioned resources exist in their backend", Status: report.Skip, Reason: "run with --audit"})
+	}
 	return finishVerdict(v, start), nil
 }
 
@@ -601,4 +607,77 @@ func waitHealthy(ctx context.Context, cli *client.Client, ids []string, d time.D
 		}
 	}
 	return nil
+}
+
+// audit checks every resource the project declares (x-infractl) against
+// its backend, from the host: service names and aliases resolve through the
+// Engine API to the containers' addresses, so the audit sees what the inits
+// saw.
+func audit(ctx context.Context, m *compose.Model, current map[string]container.InspectResponse) report.Check {
+	c := report.Check{ID: report.ReqAudit, Title: "provisioned resources exist in their backend"}
+	decls, err := provision.Declarations(m)
+	if err != nil {
+		c.Status, c.Reason = report.Fail, err.Error()
+		return c
+	}
+	if len(decls) == 0 {
+		c.Status, c.Reason = report.Skip, "no init declares its resources (x-infractl)"
+		return c
+	}
+	env := provision.Env{
+		Secrets: provision.HostSecrets(m),
+		Dial:    EngineDialer(current),
+		Retry:   provision.Retry{MaxRetries: 3, Deadline: 15 * time.Second},
+	}
+	for _, d := range decls {
+		for _, p := range provision.For(d, env) {
+			items, err := p.Check(ctx)
+			for _, it := range items {
+				r := report.CheckResult{Service: d.Service, Status: report.Pass, Message: fmt.Sprintf("%s %s: %s", it.Backend, it.Resource, it.Status)}
+				if it.Detail != "" {
+					r.Message += " (" + it.Detail + ")"
+				}
+				if it.Bad() {
+					r.Status = report.Fail
+				}
+				c.Results = append(c.Results, r)
+			}
+			if err != nil {
+				c.Results = append(c.Results, report.CheckResult{Service: d.Service, Status: report.Fail, Message: err.Error()})
+			}
+		}
+	}
+	return c
+}
+
+// EngineDialer resolves service names, aliases and container names to the
+// containers' addresses (as Docker DNS does inside the network) and dials.
+func EngineDialer(current map[string]container.InspectResponse) provision.Dialer {
+	addrs := map[string]string{}
+	for svc, c := range current {
+		if c.NetworkSettings == nil {
+			continue
+		}
+		for _, ep := range c.NetworkSettings.Networks {
+			if ep == nil || !ep.IPAddress.IsValid() {
+				continue
+			}
+			ip := ep.IPAddress.String()
+			addrs[svc] = ip
+			addrs[strings.TrimPrefix(c.Name, "/")] = ip
+			for _, a := range ep.Aliases {
+				addrs[a] = ip
+			}
+		}
+	}
+	var d net.Dialer
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err == nil {
+			if ip, ok := addrs[host]; ok {
+				addr = net.JoinHostPort(ip, port)
+			}
+		}
+		return d.DialContext(ctx, network, addr)
+	}
 }

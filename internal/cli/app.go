@@ -46,7 +46,8 @@ func Main() {
 	if interrupted && code != ExitOK {
 		code = ExitInterrupted
 	}
-	if err != nil && !errors.Is(err, ErrChecksFailed) {
+	if err != nil && err != ErrChecksFailed { //nolint:errorlint // a bare ErrChecksFailed means the verdict was printed
+
 		fmt.Fprintf(streams.ErrOut, "ERROR: %s\n", Message(err))
 	}
 	os.Exit(code)

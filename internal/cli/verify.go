@@ -93,7 +93,7 @@ $GITHUB_STEP_SUMMARY.`,
 	fl.BoolVar(&o.Blocking, "blocking", false, "VAL-SPC-102: stop each init's targets to prove it blocks and fails fast (disrupts the stack; restored afterwards)")
 	fl.DurationVar(&o.Grace, "grace", 5*time.Second, "with --blocking: how long an init must keep waiting while its targets are down")
 	fl.DurationVar(&o.FailFastWithin, "fail-fast-within", 120*time.Second, "with --blocking: an init must exit non-zero within this long when its targets never come")
-	fl.BoolVar(&o.Audit, "audit", false, "VAL-SPC-103: check provisioned resources (not implemented yet: reported as skipped)")
+	fl.BoolVar(&o.Audit, "audit", false, "VAL-SPC-103: check every declared resource (x-infractl) in its backend")
 	fl.IntVar(&o.TailLines, "tail", 20, "log lines shown for a failed init")
 	out.addFlags(c)
 	return c

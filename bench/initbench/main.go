@@ -1,0 +1,507 @@
+// Command initbench measures infractl's init phase against docker compose
+// v2, side by side on the same engine in the same run (make bench). Times
+// come from the engine's own events; nothing here is a test.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/infractl/infractl/dockerapi"
+)
+
+type tool struct {
+	name string
+	up   func(ctx context.Context, file, project string) (time.Duration, int64, error)
+}
+
+type event struct {
+	service, action string
+	t               time.Time
+}
+
+// runResult is one run of one tool on one stack.
+type runResult struct {
+	Tool          string    `json:"tool"`
+	Run           int       `json:"run"`
+	PhaseSeconds  float64   `json:"phaseSeconds"` // backends healthy -> app started
+	FloorSeconds  float64   `json:"floorSeconds"` // critical path of container start->exit
+	WallSeconds   float64   `json:"wallSeconds"`
+	MaxRSSKiB     int64     `json:"maxRssKiB"`
+	EdgeLatencies []float64 `json:"edgeLatenciesSeconds"`
+}
+
+type stackResult struct {
+	Stack string      `json:"stack"`
+	Runs  []runResult `json:"runs"`
+}
+
+type report struct {
+	Date               string             `json:"date"`
+	Engine             string             `json:"engine"`
+	APIVersion         string             `json:"apiVersion"`
+	CPUs               int                `json:"cpus"`
+	RunsPerStack       int                `json:"runsPerStack"`
+	EngineStartSeconds []float64          `json:"engineStartSeconds"`
+	Stacks             []stackResult      `json:"stacks"`
+	Demo               []runResult        `json:"demo"`
+	Scale              []scaleResult      `json:"scale"`
+	Summary            map[string]summary `json:"summary"`
+}
+
+type summary struct {
+	Median, Min, Max float64
+}
+
+func main() {
+	runs := flag.Int("runs", 5, "runs per tool and stack (alternating)")
+	out := flag.String("out", "", "write the JSON results here")
+	infractl := flag.String("infractl", "bin/infractl", "infractl binary")
+	dockerConfig := flag.String("compose-config", ".tools/docker", "DOCKER_CONFIG holding the docker compose v2 plugin")
+	only := flag.String("only", "", "comma-separated stacks to run (default: all)")
+	skipDemo := flag.Bool("skip-demo", false, "skip the demo stack wall-time comparison")
+	flag.Parse()
+	if err := run(*runs, *out, *infractl, *dockerConfig, *only, *skipDemo); err != nil {
+		fmt.Fprintln(os.Stderr, "initbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(runs int, out, infractl, dockerConfig, only string, skipDemo bool) error {
+	ctx := context.Background()
+	cli, err := dockerapi.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	ver, err := cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return err
+	}
+	infractl, _ = filepath.Abs(infractl)
+	dockerConfig, _ = filepath.Abs(dockerConfig)
+	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Engine: ver.Version, APIVersion: ver.APIVersion, CPUs: runtime.NumCPU(), RunsPerStack: runs, Summary: map[string]summary{}}
+
+	tools := []tool{
+		{"infractl", func(ctx context.Context, file, p string) (time.Duration, int64, error) {
+			return timed(ctx, nil, infractl, "up", "-f", file, "-p", p, "--format", "json")
+		}},
+		{"infractl-noprobe", func(ctx context.Context, file, p string) (time.Duration, int64, error) {
+			return timed(ctx, nil, infractl, "up", "-f", file, "-p", p, "--probe-interval", "0", "--format", "json")
+		}},
+		{"compose", func(ctx context.Context, file, p string) (time.Duration, int64, error) {
+			return timed(ctx, []string{"DOCKER_CONFIG=" + dockerConfig}, "docker", "compose", "-f", file, "-p", p, "up", "-d", "--wait")
+		}},
+	}
+	down := func(file, p string) {
+		_, _, _ = timed(ctx, nil, infractl, "down", "-v", "-f", file, "-p", p)
+	}
+
+	rep.EngineStartSeconds, err = engineStart(ctx, cli, 10)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "engine start latency (ContainerStart call -> start event), median %.3f s\n", median(rep.EngineStartSeconds))
+
+	dir, err := os.MkdirTemp("", "initbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var stacks []stack
+	for _, mk := range []func() (stack, error){
+		func() (stack, error) { return chain(dir, 1) },
+		func() (stack, error) { return chain(dir, 4) },
+		func() (stack, error) { return chain(dir, 16) },
+		func() (stack, error) { return fan(dir, 8) },
+		func() (stack, error) { return fan(dir, 32) },
+		func() (stack, error) { return fan(dir, 64) },
+		func() (stack, error) { return seed(dir) },
+	} {
+		s, err := mk()
+		if err != nil {
+			return err
+		}
+		if only == "" || strings.Contains(","+only+",", ","+s.name+",") {
+			stacks = append(stacks, s)
+		}
+	}
+	for _, s := range stacks {
+		sr := stackResult{Stack: s.name}
+		for i := 0; i < runs; i++ {
+			order := tools
+			if i%2 == 1 { // alternate A/B
+				order = []tool{tools[2], tools[1], tools[0]}
+			}
+			for _, t := range order {
+				p := "bench-" + strings.ReplaceAll(s.name, "_", "-")
+				down(s.file, p)
+				r, err := measure(ctx, cli, t, s, p)
+				down(s.file, p)
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", t.name, s.name, err)
+				}
+				r.Run = i + 1
+				sr.Runs = append(sr.Runs, r)
+				fmt.Fprintf(os.Stderr, "%-12s %-17s run %d: phase %6.2f s  floor %6.2f s  wall %6.2f s\n", s.name, t.name, i+1, r.PhaseSeconds, r.FloorSeconds, r.WallSeconds)
+			}
+		}
+		rep.Stacks = append(rep.Stacks, sr)
+	}
+	if !skipDemo {
+		demo, _ := filepath.Abs("testdata/compose/demo/compose.yaml")
+		env, _ := filepath.Abs("testdata/compose/demo/.env.example")
+		for i := 0; i < 3; i++ {
+			for _, t := range []tool{tools[0], tools[2]} {
+				p := "bench-demo"
+				_, _, _ = timed(ctx, nil, infractl, "down", "-v", "-f", demo, "--env-file", env, "-p", p)
+				var wall time.Duration
+				var rss int64
+				if t.name == "compose" {
+					wall, rss, err = timed(ctx, []string{"DOCKER_CONFIG=" + dockerConfig}, "docker", "compose", "-f", demo, "--env-file", env, "-p", p, "up", "-d")
+					if err == nil {
+						// compose up -d returns before the inits finish (and
+						// --wait fails on inits nothing waits on, compose
+						// #10596): the phase ends when the last init exits.
+						wall, err = waitInits(ctx, cli, p, wall)
+					}
+				} else {
+					wall, rss, err = timed(ctx, nil, infractl, "up", "-f", demo, "--env-file", env, "-p", p)
+				}
+				_, _, _ = timed(ctx, nil, infractl, "down", "-v", "-f", demo, "--env-file", env, "-p", p)
+				if err != nil {
+					return fmt.Errorf("demo %s: %w", t.name, err)
+				}
+				rep.Demo = append(rep.Demo, runResult{Tool: t.name, Run: i + 1, WallSeconds: wall.Seconds(), MaxRSSKiB: rss})
+				fmt.Fprintf(os.Stderr, "demo %-9s run %d: wall %6.2f s, max RSS %d KiB\n", t.name, i+1, wall.Seconds(), rss)
+			}
+		}
+	}
+	rep.Scale, err = scale(ctx, dir, infractl, dockerConfig)
+	if err != nil {
+		return err
+	}
+	printTable(rep)
+	if out != "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(out, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "results: %s\n", out)
+	}
+	return nil
+}
+
+// timed runs a command and returns its wall time and peak RSS.
+func timed(ctx context.Context, env []string, name string, args ...string) (time.Duration, int64, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	var rss int64
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = ru.Maxrss
+		}
+	}
+	if err != nil {
+		return wall, rss, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, lastLines(out.String(), 15))
+	}
+	return wall, rss, nil
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
+
+// measure runs one tool on one stack while recording the engine's events.
+func measure(ctx context.Context, cli *client.Client, t tool, s stack, p string) (runResult, error) {
+	f := client.Filters{}
+	f.Add("type", "container")
+	f.Add("label", dockerapi.LabelProject+"="+p)
+	ectx, cancel := context.WithCancel(ctx)
+	res := cli.Events(ectx, client.EventsListOptions{Filters: f})
+	var mu sync.Mutex
+	var evs []event
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case m := <-res.Messages:
+				a := string(m.Action)
+				if a == "start" || a == "die" || strings.HasPrefix(a, "health_status") {
+					mu.Lock()
+					evs = append(evs, event{m.Actor.Attributes[dockerapi.LabelService], a, time.Unix(0, m.TimeNano)})
+					mu.Unlock()
+				}
+			case <-res.Err:
+				return
+			case <-ectx.Done():
+				return
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // the subscription is live
+	wall, rss, err := t.up(ctx, s.file, p)
+	time.Sleep(700 * time.Millisecond) // late events
+	cancel()
+	<-done
+	if err != nil {
+		return runResult{}, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return analyse(t.name, s, evs, wall, rss)
+}
+
+func analyse(tool string, s stack, evs []event, wall time.Duration, rss int64) (runResult, error) {
+	first := func(svc, action string) time.Time {
+		for _, e := range evs {
+			if e.service == svc && strings.HasPrefix(e.action, action) {
+				return e.t
+			}
+		}
+		return time.Time{}
+	}
+	ready := map[string]time.Time{} // what a dependent waits for
+	var healthy time.Time
+	for _, b := range s.backends {
+		h := first(b, "health_status: healthy")
+		if h.IsZero() {
+			h = first(b, "health_status")
+		}
+		if h.IsZero() {
+			return runResult{}, fmt.Errorf("no health event for %s", b)
+		}
+		ready[b] = h
+		if h.After(healthy) {
+			healthy = h
+		}
+	}
+	for _, n := range s.inits {
+		ready[n] = first(n, "die")
+	}
+	appStart := first(s.app, "start")
+	if appStart.IsZero() {
+		return runResult{}, fmt.Errorf("app never started")
+	}
+	r := runResult{Tool: tool, PhaseSeconds: appStart.Sub(healthy).Seconds(), WallSeconds: wall.Seconds(), MaxRSSKiB: rss}
+	// Per edge: from the event that satisfied the last dependency to the
+	// dependent's start.
+	for _, n := range append(append([]string{}, s.inits...), s.app) {
+		var sat time.Time
+		for _, d := range s.deps[n] {
+			if ready[d].After(sat) {
+				sat = ready[d]
+			}
+		}
+		if st := first(n, "start"); !st.IsZero() && !sat.IsZero() {
+			r.EdgeLatencies = append(r.EdgeLatencies, st.Sub(sat).Seconds())
+		}
+	}
+	// Floor: along the longest chain of inits, each container's own
+	// start-to-exit time.
+	own := map[string]float64{}
+	for _, n := range s.inits {
+		own[n] = first(n, "die").Sub(first(n, "start")).Seconds()
+	}
+	var depth func(n string) float64
+	depth = func(n string) float64 {
+		best := 0.0
+		for _, d := range s.deps[n] {
+			if _, isInit := own[d]; isInit {
+				best = max(best, depth(d))
+			}
+		}
+		return best + own[n]
+	}
+	for _, n := range s.inits {
+		r.FloorSeconds = max(r.FloorSeconds, depth(n))
+	}
+	return r, nil
+}
+
+// engineStart measures the engine's own start cost: a created container
+// started through the API, from the call to its start event.
+func engineStart(ctx context.Context, cli *client.Client, n int) ([]float64, error) {
+	var out []float64
+	for i := 0; i < n; i++ {
+		c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+			Config: &container.Config{Image: "infractl/toolbox:latest", Cmd: []string{"true"}, Labels: map[string]string{"infractl.bench": "engine-start"}},
+		})
+		if err != nil {
+			return nil, err
+		}
+		f := client.Filters{}
+		f.Add("container", c.ID)
+		f.Add("event", "start")
+		ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		evs := cli.Events(ectx, client.EventsListOptions{Filters: f})
+		time.Sleep(50 * time.Millisecond)
+		t0 := time.Now()
+		if _, err := cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
+			cancel()
+			return nil, err
+		}
+		select {
+		case m := <-evs.Messages:
+			out = append(out, time.Unix(0, m.TimeNano).Sub(t0).Seconds())
+		case <-ectx.Done():
+		}
+		cancel()
+		_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+	}
+	return out, nil
+}
+
+// waitInits waits until every container of the project with "init" in its
+// service name (or minio-create-buckets) has exited.
+func waitInits(ctx context.Context, cli *client.Client, p string, sofar time.Duration) (time.Duration, error) {
+	start := time.Now().Add(-sofar)
+	for {
+		cs, err := dockerapi.ProjectContainers(ctx, cli, p)
+		if err != nil {
+			return 0, err
+		}
+		pending := 0
+		for _, c := range cs {
+			svc := c.Labels[dockerapi.LabelService]
+			if (strings.Contains(svc, "init") || svc == "minio-create-buckets") && c.State != container.StateExited {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > 10*time.Minute {
+			return 0, fmt.Errorf("inits still running after 10 minutes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type scaleResult struct {
+	Services  int     `json:"services"`
+	Command   string  `json:"command"`
+	Seconds   float64 `json:"seconds"`
+	MaxRSSKiB int64   `json:"maxRssKiB"`
+}
+
+func scale(ctx context.Context, dir, infractl, dockerConfig string) ([]scaleResult, error) {
+	var out []scaleResult
+	for _, n := range []int{50, 500, 2000} {
+		f, err := scaleProject(dir, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range []struct {
+			name string
+			env  []string
+			argv []string
+		}{
+			{"infractl plan", nil, []string{infractl, "plan", "-f", f}},
+			{"infractl lint", nil, []string{infractl, "lint", "--fail-on", "none", "-f", f}},
+			{"docker compose config -q", []string{"DOCKER_CONFIG=" + dockerConfig}, []string{"docker", "compose", "-f", f, "config", "-q"}},
+		} {
+			var best time.Duration
+			var rss int64
+			for i := 0; i < 3; i++ {
+				d, r, err := timed(ctx, c.env, c.argv[0], c.argv[1:]...)
+				if err != nil {
+					return nil, err
+				}
+				if best == 0 || d < best {
+					best = d
+				}
+				rss = max(rss, r)
+			}
+			out = append(out, scaleResult{Services: n, Command: c.name, Seconds: best.Seconds(), MaxRSSKiB: rss})
+			fmt.Fprintf(os.Stderr, "scale %5d services: %-26s %7.3f s  %7d KiB\n", n, c.name, best.Seconds(), rss)
+		}
+	}
+	return out, nil
+}
+
+func median(xs []float64) float64 { return percentile(xs, 50) }
+
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64{}, xs...)
+	sort.Float64s(s)
+	i := int(float64(len(s)-1)*p/100 + 0.5)
+	return s[i]
+}
+
+func printTable(rep report) {
+	es := median(rep.EngineStartSeconds)
+	fmt.Printf("engine %s (API %s), %d CPUs, %d runs per tool and stack; engine start latency median %.3f s\n\n", rep.Engine, rep.APIVersion, rep.CPUs, rep.RunsPerStack, es)
+	fmt.Printf("%-12s %-17s %22s %8s %10s %16s %16s\n", "stack", "tool", "phase median (min-max)", "floor", "phase/floor", "edge p50 / p95", "overhead/edge")
+	for _, s := range rep.Stacks {
+		for _, t := range []string{"infractl", "infractl-noprobe", "compose"} {
+			var phase, floor, edges []float64
+			for _, r := range s.Runs {
+				if r.Tool == t {
+					phase = append(phase, r.PhaseSeconds)
+					floor = append(floor, r.FloorSeconds)
+					edges = append(edges, r.EdgeLatencies...)
+				}
+			}
+			if len(phase) == 0 {
+				continue
+			}
+			pm, fm := median(phase), median(floor)
+			rep.Summary[s.Stack+"/"+t] = summary{Median: pm, Min: percentile(phase, 0), Max: percentile(phase, 100)}
+			ratio := "-"
+			if fm > 0 {
+				ratio = strconv.FormatFloat(pm/fm, 'f', 2, 64)
+			}
+			fmt.Printf("%-12s %-17s %8.2f (%5.2f-%5.2f) %8.2f %10s %7.3f / %6.3f %13.3f s\n", s.Stack, t, pm, percentile(phase, 0), percentile(phase, 100), fm, ratio,
+				median(edges), percentile(edges, 95), median(edges)-es)
+		}
+	}
+	if len(rep.Demo) > 0 {
+		fmt.Printf("\ndemo stack, whole up (3 runs):\n")
+		for _, t := range []string{"infractl", "compose"} {
+			var wall []float64
+			var rss int64
+			for _, r := range rep.Demo {
+				if r.Tool == t {
+					wall = append(wall, r.WallSeconds)
+					rss = max(rss, r.MaxRSSKiB)
+				}
+			}
+			fmt.Printf("  %-9s wall median %6.2f s (min %.2f, max %.2f), peak RSS %d KiB\n", t, median(wall), percentile(wall, 0), percentile(wall, 100), rss)
+		}
+	}
+	fmt.Printf("\nscale (best of 3):\n")
+	for _, s := range rep.Scale {
+		fmt.Printf("  %5d services  %-26s %7.3f s  %8d KiB\n", s.Services, s.Command, s.Seconds, s.MaxRSSKiB)
+	}
+}
