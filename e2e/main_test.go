@@ -62,7 +62,7 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "end-to-end tests need a running Docker engine: %v\n", err)
 		return 1
 	}
-	for _, img := range []string{"infractl/toolbox:latest", "infractl/debian:bookworm", "infractl/kafka:latest", "infractl/s3:latest"} {
+	for _, img := range []string{"infractl/toolbox:latest", "infractl/debian:bookworm", "infractl/kafka:latest", "infractl/s3:latest", "infractl/infractl:latest"} {
 		if _, err := docker.ImageInspect(ctx, img); err != nil {
 			fmt.Fprintf(os.Stderr, "image %s is missing: run `make images` first (make e2e does): %v\n", img, err)
 			return 1
@@ -189,3 +189,5 @@ func containerIDs(t *testing.T, p string) map[string]string {
 	}
 	return ids
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
