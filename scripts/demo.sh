@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo: run the init phase of the bundled demo stack (testdata/compose/demo)
-# with infractl up, then check it with infractl verify. `make demo-down`
-# removes it.
+# with infractl up, then check it with infractl verify (exit code: verify's).
+# `make demo-down` removes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flags=(-f testdata/compose/demo/compose.yaml --env-file testdata/compose/demo/.env.example -p infractl-demo)
@@ -10,11 +10,9 @@ bin/infractl plan "${flags[@]}"
 echo >&2
 echo "== infractl up (the init phase, through the Docker Engine API)" >&2
 bin/infractl up "${flags[@]}"
-if bin/infractl verify --help >/dev/null 2>&1; then
-  echo >&2
-  echo "== infractl verify --rerun (VAL-AUTO-001/002, VAL-SPC-101)" >&2
-  bin/infractl verify "${flags[@]}" --rerun
-fi
+echo >&2
+echo "== infractl verify --rerun --audit (VAL-AUTO-001/002, NFR, secrets, VAL-SPC-101, VAL-SPC-103)" >&2
+bin/infractl verify "${flags[@]}" --rerun --audit
 cat >&2 <<'MSG'
 
 Where to look:

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# make bench: infractl vs docker compose v2, side by side on the same engine
+# in the same run. Writes bench/results/<date>.json and prints the table.
+# Benchmarks, not tests: nothing here asserts a time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${BENCH_RUNS:-5}"
+out="bench/results/$(date -u +%Y-%m-%d).json"
+go run ./bench/initbench -runs "$runs" -out "$out" -infractl bin/infractl -compose-config .tools/docker ${BENCH_ARGS:-} | tee "${out%.json}.txt"
+# The Go benchmark of the model (loading a generated 500-service project).
+go test -run XXX -bench Load500 -benchtime 5x -benchmem ./compose/ | tee -a "${out%.json}.txt"
