@@ -45,18 +45,23 @@ func TestE2EVerifyAfterInfractlUpAndAfterCompose(t *testing.T) {
 	if r := infra(t, args("up", flags)...); r.code != 0 {
 		t.Fatalf("up: exit %d\n%s", r.code, r.stdout)
 	}
-	r := infra(t, args("verify", flags, "--rerun", "--format", "json")...)
+	r := infra(t, args("verify", flags, "--rerun", "--audit", "--format", "json")...)
 	if r.code != 0 {
 		t.Fatalf("verify after infractl up: exit %d\n%s", r.code, r.stdout)
 	}
 	v := verdict(t, r.stdout)
-	for _, id := range []string{report.ReqCompose, report.ReqInitExit, report.ReqNFR60, report.ReqSecrets, report.ReqIdempotent} {
+	for _, id := range []string{report.ReqCompose, report.ReqInitExit, report.ReqNFR60, report.ReqSecrets, report.ReqIdempotent, report.ReqAudit} {
 		if c := check(t, v, id); c.Status != report.Pass {
 			t.Errorf("%s: %s %+v", id, c.Status, c.Results)
 		}
 	}
-	if c := check(t, v, report.ReqAudit); c.Status != report.Skip || c.Reason == "" {
-		t.Errorf("VAL-SPC-103 must be skipped with a reason: %+v", c)
+	// Every declared resource is reported: 5 topics, 3 buckets, 2 roles,
+	// 3 databases, 1 cluster.
+	if n := len(check(t, v, report.ReqAudit).Results); n != 14 {
+		t.Errorf("the audit reports %d resources, want 14: %+v", n, check(t, v, report.ReqAudit).Results)
+	}
+	if c := check(t, v, report.ReqBlocking); c.Status != report.Skip || c.Reason == "" {
+		t.Errorf("VAL-SPC-102 must be skipped with a reason without --blocking: %+v", c)
 	}
 
 	down(t, flags)
