@@ -38,6 +38,10 @@ type UpOptions struct {
 	MaxInitSeconds float64
 	// Progress receives one line per state change (stderr).
 	Progress io.Writer
+	// Live redraws one line per service in place (a terminal) instead of
+	// appending event lines; Styles colour it.
+	Live   bool
+	Styles report.Styles
 }
 
 // Up runs the project: networks and volumes, backends kept when unchanged,
@@ -68,6 +72,9 @@ func Up(ctx context.Context, cli *client.Client, m *compose.Model, opts UpOption
 	}
 	red := redact.ForProject(m.Project)
 	progress := newProgress(opts.Progress, start, red)
+	if opts.Live {
+		progress.live, progress.styles = true, opts.Styles
+	}
 	sched := scheduler.New(pr, nil, scheduler.Options{
 		Parallel:      opts.Parallel,
 		InitTimeout:   opts.InitTimeout,
@@ -248,11 +255,16 @@ func tail(s string, n int) []string {
 // progress prints one plain line per state change, for CI logs and
 // terminals alike.
 type progress struct {
-	w     io.Writer
-	start time.Time
-	red   *redact.Redactor
-	mu    sync.Mutex
-	last  map[string]string
+	w      io.Writer
+	start  time.Time
+	red    *redact.Redactor
+	mu     sync.Mutex
+	last   map[string]string
+	live   bool
+	styles report.Styles
+	order  []string
+	lines  map[string]string
+	drawn  int
 }
 
 func newProgress(w io.Writer, start time.Time, red *redact.Redactor) *progress {
@@ -288,9 +300,47 @@ func (p *progress) observe(r scheduler.Result) {
 		return
 	}
 	p.last[r.Name] = state
+	if p.live {
+		p.redraw(r, state)
+		return
+	}
 	line := fmt.Sprintf("%6.1fs  %-24s %s", time.Since(p.start).Seconds(), r.Name, state)
 	if r.Detail != "" && r.Outcome != "" && r.Outcome != scheduler.OK {
 		line += ": " + r.Detail
 	}
 	fmt.Fprintln(p.w, p.red.String(line))
+}
+
+// redraw keeps one line per service (state and elapsed time) and redraws
+// them in place on the terminal.
+func (p *progress) redraw(r scheduler.Result, state string) {
+	if p.lines == nil {
+		p.lines = map[string]string{}
+	}
+	if _, seen := p.lines[r.Name]; !seen {
+		p.order = append(p.order, r.Name)
+	}
+	style := p.styles.Dim
+	switch {
+	case r.Outcome == scheduler.OK:
+		style = p.styles.OK
+	case r.Outcome != "":
+		style = p.styles.Fail
+	case !r.Started.IsZero():
+		style = p.styles.Warn
+	}
+	line := fmt.Sprintf("%-24s %s  %5.1fs", r.Name, state, time.Since(p.start).Seconds())
+	if r.Detail != "" && r.Outcome != "" && r.Outcome != scheduler.OK {
+		line += ": " + r.Detail
+	}
+	p.lines[r.Name] = style.Render(p.red.String(line))
+	var b strings.Builder
+	if p.drawn > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", p.drawn)
+	}
+	for _, n := range p.order {
+		b.WriteString("\x1b[2K" + p.lines[n] + "\n")
+	}
+	p.drawn = len(p.order)
+	_, _ = io.WriteString(p.w, b.String())
 }

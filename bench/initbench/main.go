@@ -49,6 +49,9 @@ type runResult struct {
 type stackResult struct {
 	Stack string      `json:"stack"`
 	Runs  []runResult `json:"runs"`
+	// EngineStartSeconds is the engine's own start latency measured just
+	// before this stack (it drifts during a long run).
+	EngineStartSeconds []float64 `json:"engineStartSeconds"`
 }
 
 type report struct {
@@ -75,7 +78,23 @@ func main() {
 	dockerConfig := flag.String("compose-config", ".tools/docker", "DOCKER_CONFIG holding the docker compose v2 plugin")
 	only := flag.String("only", "", "comma-separated stacks to run (default: all)")
 	skipDemo := flag.Bool("skip-demo", false, "skip the demo stack wall-time comparison")
+	baselineOnly := flag.Bool("baseline-only", false, "only measure the engine's own start latency")
 	flag.Parse()
+	if *baselineOnly {
+		cli, err := dockerapi.Connect(context.Background())
+		if err == nil {
+			var xs, es []float64
+			if xs, err = engineStart(context.Background(), cli, 20); err == nil {
+				fmt.Printf("engine start latency on a user-defined network: median %.3f s, p95 %.3f s (%d starts)\n", median(xs), percentile(xs, 95), len(xs))
+				if es, err = engineEdge(context.Background(), cli, 20); err == nil {
+					fmt.Printf("engine edge latency driven directly (die event -> next start event): median %.3f s, p95 %.3f s (%d edges)\n", median(es), percentile(es, 95), len(es))
+					return
+				}
+			}
+		}
+		fmt.Fprintln(os.Stderr, "initbench:", err)
+		os.Exit(1)
+	}
 	if err := run(*runs, *out, *infractl, *dockerConfig, *only, *skipDemo); err != nil {
 		fmt.Fprintln(os.Stderr, "initbench:", err)
 		os.Exit(1)
@@ -142,6 +161,9 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo bool) erro
 	}
 	for _, s := range stacks {
 		sr := stackResult{Stack: s.name}
+		if sr.EngineStartSeconds, err = engineStart(ctx, cli, 8); err != nil {
+			return err
+		}
 		for i := 0; i < runs; i++ {
 			order := tools
 			if i%2 == 1 { // alternate A/B
@@ -161,6 +183,13 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo bool) erro
 			}
 		}
 		rep.Stacks = append(rep.Stacks, sr)
+		if out != "" {
+			// Written after every stack, so a long run that is stopped
+			// keeps what it measured.
+			if err := writeJSON(out, rep); err != nil {
+				return err
+			}
+		}
 	}
 	if !skipDemo {
 		demo, _ := filepath.Abs("testdata/compose/demo/compose.yaml")
@@ -197,16 +226,20 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo bool) erro
 	}
 	printTable(rep)
 	if out != "" {
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return err
-		}
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(out, b, 0o644); err != nil {
+		if err := writeJSON(out, rep); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "results: %s\n", out)
 	}
 	return nil
+}
+
+func writeJSON(out string, rep report) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	return os.WriteFile(out, b, 0o644)
 }
 
 // timed runs a command and returns its wall time and peak RSS.
@@ -346,13 +379,21 @@ func analyse(tool string, s stack, evs []event, wall time.Duration, rss int64) (
 	return r, nil
 }
 
-// engineStart measures the engine's own start cost: a created container
-// started through the API, from the call to its start event.
+// engineStart measures the engine's own start cost: a created container on
+// a user-defined bridge network (as compose projects use), started through
+// the API, from the call to its start event.
 func engineStart(ctx context.Context, cli *client.Client, n int) ([]float64, error) {
+	const netName = "infractl-bench-baseline"
+	_, _ = cli.NetworkRemove(ctx, netName, client.NetworkRemoveOptions{})
+	if _, err := cli.NetworkCreate(ctx, netName, client.NetworkCreateOptions{Driver: "bridge", Labels: map[string]string{"infractl.bench": "engine-start"}}); err != nil {
+		return nil, err
+	}
+	defer func() { _, _ = cli.NetworkRemove(context.WithoutCancel(ctx), netName, client.NetworkRemoveOptions{}) }()
 	var out []float64
 	for i := 0; i < n; i++ {
 		c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-			Config: &container.Config{Image: "infractl/toolbox:latest", Cmd: []string{"true"}, Labels: map[string]string{"infractl.bench": "engine-start"}},
+			Config:     &container.Config{Image: "infractl/toolbox:latest", Cmd: []string{"true"}, Labels: map[string]string{"infractl.bench": "engine-start"}},
+			HostConfig: &container.HostConfig{NetworkMode: netName},
 		})
 		if err != nil {
 			return nil, err
@@ -462,8 +503,9 @@ func percentile(xs []float64, p float64) float64 {
 func printTable(rep report) {
 	es := median(rep.EngineStartSeconds)
 	fmt.Printf("engine %s (API %s), %d CPUs, %d runs per tool and stack; engine start latency median %.3f s\n\n", rep.Engine, rep.APIVersion, rep.CPUs, rep.RunsPerStack, es)
-	fmt.Printf("%-12s %-17s %22s %8s %10s %16s %16s\n", "stack", "tool", "phase median (min-max)", "floor", "phase/floor", "edge p50 / p95", "overhead/edge")
+	fmt.Printf("%-12s %-17s %22s %8s %10s %16s %14s %14s\n", "stack", "tool", "phase median (min-max)", "floor", "phase/floor", "edge p50 / p95", "engine start", "overhead/edge")
 	for _, s := range rep.Stacks {
+		es := median(s.EngineStartSeconds)
 		for _, t := range []string{"infractl", "infractl-noprobe", "compose"} {
 			var phase, floor, edges []float64
 			for _, r := range s.Runs {
@@ -482,8 +524,8 @@ func printTable(rep report) {
 			if fm > 0 {
 				ratio = strconv.FormatFloat(pm/fm, 'f', 2, 64)
 			}
-			fmt.Printf("%-12s %-17s %8.2f (%5.2f-%5.2f) %8.2f %10s %7.3f / %6.3f %13.3f s\n", s.Stack, t, pm, percentile(phase, 0), percentile(phase, 100), fm, ratio,
-				median(edges), percentile(edges, 95), median(edges)-es)
+			fmt.Printf("%-12s %-17s %8.2f (%5.2f-%5.2f) %8.2f %10s %7.3f / %6.3f %12.3f s %12.3f s\n", s.Stack, t, pm, percentile(phase, 0), percentile(phase, 100), fm, ratio,
+				median(edges), percentile(edges, 95), es, median(edges)-es)
 		}
 	}
 	if len(rep.Demo) > 0 {
@@ -504,4 +546,68 @@ func printTable(rep report) {
 	for _, s := range rep.Scale {
 		fmt.Printf("  %5d services  %-26s %7.3f s  %8d KiB\n", s.Services, s.Command, s.Seconds, s.MaxRSSKiB)
 	}
+}
+
+// engineEdge measures what the engine itself needs for one edge: container
+// A runs `true`; on A's die event, B (created beforehand) is started at once
+// through the API; the latency is B's start event minus A's die event.
+func engineEdge(ctx context.Context, cli *client.Client, n int) ([]float64, error) {
+	const netName = "infractl-bench-edge"
+	_, _ = cli.NetworkRemove(ctx, netName, client.NetworkRemoveOptions{})
+	if _, err := cli.NetworkCreate(ctx, netName, client.NetworkCreateOptions{Driver: "bridge"}); err != nil {
+		return nil, err
+	}
+	defer func() { _, _ = cli.NetworkRemove(context.WithoutCancel(ctx), netName, client.NetworkRemoveOptions{}) }()
+	mk := func() (string, error) {
+		c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+			Config:     &container.Config{Image: "infractl/toolbox:latest", Cmd: []string{"true"}, Labels: map[string]string{"infractl.bench": "engine-edge"}},
+			HostConfig: &container.HostConfig{NetworkMode: netName},
+		})
+		return c.ID, err
+	}
+	var out []float64
+	for i := 0; i < n; i++ {
+		a, err := mk()
+		if err != nil {
+			return nil, err
+		}
+		b, err := mk()
+		if err != nil {
+			return nil, err
+		}
+		f := client.Filters{}
+		f.Add("label", "infractl.bench=engine-edge")
+		ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		evs := cli.Events(ectx, client.EventsListOptions{Filters: f})
+		time.Sleep(50 * time.Millisecond)
+		if _, err := cli.ContainerStart(ctx, a, client.ContainerStartOptions{}); err != nil {
+			cancel()
+			return nil, err
+		}
+		var died time.Time
+	loop:
+		for {
+			select {
+			case m := <-evs.Messages:
+				switch {
+				case m.Actor.ID == a && m.Action == "die":
+					died = time.Unix(0, m.TimeNano)
+					if _, err := cli.ContainerStart(ctx, b, client.ContainerStartOptions{}); err != nil {
+						cancel()
+						return nil, err
+					}
+				case m.Actor.ID == b && m.Action == "start":
+					out = append(out, time.Unix(0, m.TimeNano).Sub(died).Seconds())
+					break loop
+				}
+			case <-ectx.Done():
+				break loop
+			}
+		}
+		cancel()
+		for _, id := range []string{a, b} {
+			_, _ = cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+		}
+	}
+	return out, nil
 }

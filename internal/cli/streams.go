@@ -15,8 +15,10 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
-	// OutTTY reports whether Out is a terminal (styles, live view).
+	// OutTTY reports whether Out is a terminal (styles).
 	OutTTY bool
+	// ErrTTY reports whether ErrOut is a terminal (the live view of up).
+	ErrTTY bool
 	// Env is the process environment, injected for tests.
 	Env []string
 }
@@ -26,6 +28,7 @@ func SystemStreams() IOStreams {
 	return IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		Env:    os.Environ(),
 	}
 }

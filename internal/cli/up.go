@@ -118,6 +118,12 @@ running, prints the partial verdict and exits 130.`,
 				return err
 			}
 			o.Progress = f.Streams.ErrOut
+			if f.Streams.ErrTTY {
+				o.Live, o.Styles = true, report.ColorStyles()
+				if _, set := f.Streams.LookupEnv("NO_COLOR"); set {
+					o.Styles = report.PlainStyles()
+				}
+			}
 			v, err := runner.Up(ctx, cli, m, o)
 			if err != nil && !errors.Is(err, context.Canceled) && len(v.Services) == 0 {
 				return mapEngineErr(err)
