@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -219,7 +220,7 @@ func (m *Model) classify() {
 			s.Role, s.Reason = RoleInit, fmt.Sprintf("%s waits for it to complete (service_completed_successfully)", quoteList(by))
 			continue
 		}
-		if s.Config.Restart == types.RestartPolicyNo && !hasHealthcheck(s.Config) {
+		if s.Config.Restart == types.RestartPolicyNo && !HasHealthcheck(s.Config) {
 			var healthy []string
 			for _, e := range s.Deps {
 				if e.Condition == ConditionHealthy {
@@ -258,17 +259,15 @@ func (m *Model) WaitersWith(target, cond string) []string {
 	return by
 }
 
-func hasHealthcheck(sc types.ServiceConfig) bool {
+// HasHealthcheck reports whether the service defines an enabled healthcheck
+// in its compose configuration.
+func HasHealthcheck(sc types.ServiceConfig) bool {
 	hc := sc.HealthCheck
 	if hc == nil || hc.Disable {
 		return false
 	}
 	return len(hc.Test) > 0 && hc.Test[0] != "NONE"
 }
-
-// HasHealthcheck reports whether the service defines an enabled healthcheck
-// in its compose configuration.
-func HasHealthcheck(sc types.ServiceConfig) bool { return hasHealthcheck(sc) }
 
 func quoteList(names []string) string {
 	q := make([]string, len(names))
@@ -347,7 +346,7 @@ func (m *Model) Validate() error {
 			if d.File == "" || bool(d.External) {
 				continue
 			}
-			if _, err := statFile(d.File); err != nil {
+			if _, err := os.Stat(d.File); err != nil {
 				var users []string
 				for _, sn := range m.Names {
 					if s := m.Services[sn]; s.Hook == nil && usesFileObject(s.Config, kind, name) {

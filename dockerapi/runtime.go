@@ -480,14 +480,6 @@ func Logs(ctx context.Context, cli *client.Client, id string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// HealthTest returns the exec form of a service's healthcheck test.
-func (pr *Project) HealthTest(service string) []string {
-	if s := pr.specs[service]; s != nil {
-		return s.healthTest
-	}
-	return nil
-}
-
 // ContainerName returns the name of a service's container.
 func (pr *Project) ContainerName(service string) string {
 	if s := pr.specs[service]; s != nil {

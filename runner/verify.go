@@ -191,7 +191,6 @@ func Verify(ctx context.Context, cli *client.Client, m *compose.Model, opts Veri
 func finishVerdict(v report.Verdict, start time.Time) report.Verdict {
 	v.WallSeconds = time.Since(start).Seconds()
 	v.Finish()
-	// A service's outcome in verify reflects its checks only.
 	return v
 }
 
