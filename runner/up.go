@@ -5,6 +5,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,10 @@ type UpOptions struct {
 	// appending event lines; Styles colour it.
 	Live   bool
 	Styles report.Styles
+	// Trace, when set, receives one JSON line per container start: the
+	// input that triggered it and when the start call was made (make bench
+	// reads it to split each edge into engine and infractl time).
+	Trace io.Writer
 }
 
 // Up runs the project: networks and volumes, backends kept when unchanged,
@@ -81,6 +86,7 @@ func Up(ctx context.Context, cli *client.Client, m *compose.Model, opts UpOption
 		ReadyTimeout:  opts.ReadyTimeout,
 		ProbeInterval: opts.ProbeInterval,
 		Observer:      progress.observe,
+		Trace:         traceTo(opts.Trace),
 	})
 	results, runErr := sched.Run(ctx, Nodes(m))
 	v.Interrupted = errors.Is(runErr, context.Canceled)
@@ -125,6 +131,20 @@ func Up(ctx context.Context, cli *client.Client, m *compose.Model, opts UpOption
 		return v, fmt.Errorf("%v: %w", runErr, dockerapi.ErrEngine)
 	}
 	return v, runErr
+}
+
+// traceTo writes each dispatch as one JSON line; nil writes nothing.
+func traceTo(w io.Writer) func(scheduler.Dispatch) {
+	if w == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(w)
+	return func(d scheduler.Dispatch) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(d)
+	}
 }
 
 // Nodes turns the model into scheduler nodes.

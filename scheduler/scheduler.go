@@ -132,6 +132,7 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 
 	interrupted := false
 	var engineErr error
+	var last Input // what the loop processed last (Trace)
 
 	notify := func(ns *nodeState) {
 		if s.opts.Observer != nil {
@@ -214,7 +215,7 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 		}
 
 		if !interrupted && engineErr == nil {
-			s.evaluate(runCtx, st, &inflight, send, finish, now)
+			s.evaluate(runCtx, st, &inflight, send, finish, now, last)
 		}
 
 		if allFinished(st) && inflight == 0 {
@@ -236,6 +237,7 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 			continue
 		case m := <-inbox:
 			now := s.clock.Now()
+			last = Input{Node: m.node, Action: m.kind, Received: now}
 			ns := st[m.node]
 			switch m.kind {
 			case "prepared":
@@ -303,6 +305,10 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 				continue
 			}
 			t := orNow(ev.Time, s.clock.Now())
+			last = Input{Node: name, Action: ev.Action, EngineTime: ev.Time, Received: s.clock.Now()}
+			if ev.Health != "" {
+				last.Action += ": " + ev.Health
+			}
 			switch ev.Action {
 			case "start":
 				apply(ns, State{Running: true, StartedAt: t}, t)
@@ -322,6 +328,7 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 			}
 		case <-ticker.Chan():
 			now := s.clock.Now()
+			last = Input{Action: "tick", Received: now}
 			for _, name := range sortedNames(st) {
 				ns := st[name]
 				if ns.phase != running || ns.res.ContainerID == "" {
@@ -368,7 +375,7 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 // evaluate settles running nodes, blocks what waits on failures, and starts
 // every prepared node whose conditions hold.
 func (s *Scheduler) evaluate(ctx context.Context, st map[string]*nodeState, inflight *int,
-	send func(msg), finish func(*nodeState, Outcome, string), now time.Time,
+	send func(msg), finish func(*nodeState, Outcome, string), now time.Time, trigger Input,
 ) {
 	runningInits := 0
 	for _, ns := range st {
@@ -451,7 +458,11 @@ func (s *Scheduler) evaluate(ctx context.Context, st map[string]*nodeState, infl
 			*inflight++
 			id := ns.res.ContainerID
 			go func() {
+				called := s.clock.Now()
 				err := s.rt.Start(ctx, id)
+				if s.opts.Trace != nil {
+					s.opts.Trace(Dispatch{Node: name, Trigger: trigger, Called: called, Returned: s.clock.Now()})
+				}
 				send(msg{node: name, kind: "started", err: err})
 			}()
 			changed = true

@@ -483,3 +483,45 @@ func TestStartedCondition(t *testing.T) {
 		t.Errorf("b = %q, order %v", res["b"].Outcome, f.order)
 	}
 }
+
+func TestTraceNamesTheEventThatTriggeredEachStart(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(t0)
+	f := newFake(clock, map[string]behavior{
+		"db":    {health: true, healthyAfter: time.Second},
+		"init1": {exitAfter: time.Second},
+		"init2": {exitAfter: time.Second},
+	})
+	nodes := []scheduler.Node{
+		{Name: "db"},
+		{Name: "init1", Init: true, Deps: []scheduler.Dep{healthy("db")}},
+		{Name: "init2", Init: true, Deps: []scheduler.Dep{completed("init1")}},
+	}
+	var mu sync.Mutex
+	got := map[string]scheduler.Dispatch{}
+	opts := defaults()
+	opts.Trace = func(d scheduler.Dispatch) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[d.Node] = d
+	}
+	if _, err := run(t, t.Context(), f, opts, nodes, nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 {
+		t.Fatalf("traced %d starts, want 3: %v", len(got), got)
+	}
+	for node, want := range map[string]string{"init1": "db health_status: healthy", "init2": "init1 die"} {
+		d := got[node]
+		if trig := d.Trigger.Node + " " + d.Trigger.Action; trig != want {
+			t.Errorf("%s was triggered by %q, want %q", node, trig, want)
+		}
+		if d.Trigger.EngineTime.IsZero() || d.Trigger.Received.Before(d.Trigger.EngineTime) || d.Called.Before(d.Trigger.Received) || d.Returned.Before(d.Called) {
+			t.Errorf("%s: times out of order: %+v", node, d)
+		}
+	}
+	if d := got["db"]; d.Trigger.Action != "prepared" {
+		t.Errorf("db was triggered by %q, want its own prepare", d.Trigger.Action)
+	}
+}

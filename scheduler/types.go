@@ -149,4 +149,32 @@ type Options struct {
 	SafetyInterval time.Duration
 	// Observer, when set, is told about every change of a node (live view).
 	Observer func(Result)
+	// Trace, when set, is told about every container start (benchmarks).
+	// It is called from the goroutine that made the call.
+	Trace func(Dispatch)
+}
+
+// Input is one thing the scheduler learned: an engine event, or the end of
+// an API call or probe it made.
+type Input struct {
+	Node string `json:"service"`
+	// Action is "start", "die", "health_status: healthy", "prepared",
+	// "started", "probed" or "inspected".
+	Action string `json:"action"`
+	// EngineTime is the engine's timestamp of an event (zero otherwise).
+	EngineTime time.Time `json:"engineTime,omitzero"`
+	// Received is when the scheduler took it from its inbox.
+	Received time.Time `json:"received"`
+}
+
+// Dispatch records one container start the scheduler made, with the input
+// that made its conditions hold (the last one it processed before starting
+// it), so the time from an engine event to infractl's API call can be
+// measured (make bench).
+type Dispatch struct {
+	Node    string `json:"service"`
+	Trigger Input  `json:"trigger"`
+	// Called and Returned bracket the ContainerStart call.
+	Called   time.Time `json:"called"`
+	Returned time.Time `json:"returned"`
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,9 @@ import (
 
 type tool struct {
 	name string
-	up   func(ctx context.Context, file, project string) (time.Duration, int64, error)
+	// up runs the tool; trace is a file infractl writes its dispatch trace
+	// to (compose has none).
+	up func(ctx context.Context, file, project, trace string) (time.Duration, int64, error)
 }
 
 type event struct {
@@ -44,6 +47,17 @@ type runResult struct {
 	WallSeconds   float64   `json:"wallSeconds"`
 	MaxRSSKiB     int64     `json:"maxRssKiB"`
 	EdgeLatencies []float64 `json:"edgeLatenciesSeconds"`
+	// From infractl's --trace, per edge triggered by an engine event:
+	// Overheads: the event's engine timestamp -> infractl's ContainerStart
+	// call (the scheduling overhead; delivery + decision);
+	// Deliveries: engine timestamp -> infractl received the event;
+	// Decisions: received -> ContainerStart called;
+	// EngineStarts: ContainerStart called -> the start event (the engine's
+	// own start latency, in the run).
+	Overheads    []float64 `json:"overheadsSeconds,omitempty"`
+	Deliveries   []float64 `json:"deliveriesSeconds,omitempty"`
+	Decisions    []float64 `json:"decisionsSeconds,omitempty"`
+	EngineStarts []float64 `json:"engineStartsSeconds,omitempty"`
 }
 
 type stackResult struct {
@@ -78,6 +92,7 @@ func main() {
 	dockerConfig := flag.String("compose-config", ".tools/docker", "DOCKER_CONFIG holding the docker compose v2 plugin")
 	only := flag.String("only", "", "comma-separated stacks to run (default: all)")
 	skipDemo := flag.Bool("skip-demo", false, "skip the demo stack wall-time comparison")
+	skipScale := flag.Bool("skip-scale", false, "skip the model scale comparison")
 	baselineOnly := flag.Bool("baseline-only", false, "only measure the engine's own start latency")
 	flag.Parse()
 	if *baselineOnly {
@@ -95,13 +110,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "initbench:", err)
 		os.Exit(1)
 	}
-	if err := run(*runs, *out, *infractl, *dockerConfig, *only, *skipDemo); err != nil {
+	if err := run(*runs, *out, *infractl, *dockerConfig, *only, *skipDemo, *skipScale); err != nil {
 		fmt.Fprintln(os.Stderr, "initbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs int, out, infractl, dockerConfig, only string, skipDemo bool) error {
+func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale bool) error {
 	ctx := context.Background()
 	cli, err := dockerapi.Connect(ctx)
 	if err != nil {
@@ -116,13 +131,13 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo bool) erro
 	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Engine: ver.Version, APIVersion: ver.APIVersion, CPUs: runtime.NumCPU(), RunsPerStack: runs, Summary: map[string]summary{}}
 
 	tools := []tool{
-		{"infractl", func(ctx context.Context, file, p string) (time.Duration, int64, error) {
-			return timed(ctx, nil, infractl, "up", "-f", file, "-p", p, "--format", "json")
+		{"infractl", func(ctx context.Context, file, p, trace string) (time.Duration, int64, error) {
+			return timed(ctx, nil, infractl, "up", "-f", file, "-p", p, "--format", "json", "--trace", trace)
 		}},
-		{"infractl-noprobe", func(ctx context.Context, file, p string) (time.Duration, int64, error) {
-			return timed(ctx, nil, infractl, "up", "-f", file, "-p", p, "--probe-interval", "0", "--format", "json")
+		{"infractl-noprobe", func(ctx context.Context, file, p, trace string) (time.Duration, int64, error) {
+			return timed(ctx, nil, infractl, "up", "-f", file, "-p", p, "--probe-interval", "0", "--format", "json", "--trace", trace)
 		}},
-		{"compose", func(ctx context.Context, file, p string) (time.Duration, int64, error) {
+		{"compose", func(ctx context.Context, file, p, _ string) (time.Duration, int64, error) {
 			return timed(ctx, []string{"DOCKER_CONFIG=" + dockerConfig}, "docker", "compose", "-f", file, "-p", p, "up", "-d", "--wait")
 		}},
 	}
@@ -164,10 +179,18 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo bool) erro
 		if sr.EngineStartSeconds, err = engineStart(ctx, cli, 8); err != nil {
 			return err
 		}
+		// Without probes infractl waits for Docker's healthcheck interval
+		// like compose; that matters only where a backend's readiness is on
+		// the critical path of a short phase, so it runs on two stacks.
+		stackTools := []tool{tools[0], tools[2]}
+		if s.name == "chain-1" || s.name == "seed" {
+			stackTools = tools
+		}
 		for i := 0; i < runs; i++ {
-			order := tools
+			order := stackTools
 			if i%2 == 1 { // alternate A/B
-				order = []tool{tools[2], tools[1], tools[0]}
+				order = slices.Clone(stackTools)
+				slices.Reverse(order)
 			}
 			for _, t := range order {
 				p := "bench-" + strings.ReplaceAll(s.name, "_", "-")
@@ -220,9 +243,10 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo bool) erro
 			}
 		}
 	}
-	rep.Scale, err = scale(ctx, dir, infractl, dockerConfig)
-	if err != nil {
-		return err
+	if !skipScale {
+		if rep.Scale, err = scale(ctx, dir, infractl, dockerConfig); err != nil {
+			return err
+		}
 	}
 	printTable(rep)
 	if out != "" {
@@ -300,7 +324,10 @@ func measure(ctx context.Context, cli *client.Client, t tool, s stack, p string)
 		}
 	}()
 	time.Sleep(100 * time.Millisecond) // the subscription is live
-	wall, rss, err := t.up(ctx, s.file, p)
+	trace := filepath.Join(os.TempDir(), "initbench-trace-"+p+".jsonl")
+	_ = os.Remove(trace)
+	defer os.Remove(trace)
+	wall, rss, err := t.up(ctx, s.file, p, trace)
 	time.Sleep(700 * time.Millisecond) // late events
 	cancel()
 	<-done
@@ -309,7 +336,57 @@ func measure(ctx context.Context, cli *client.Client, t tool, s stack, p string)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return analyse(t.name, s, evs, wall, rss)
+	r, err := analyse(t.name, s, evs, wall, rss)
+	if err != nil {
+		return r, err
+	}
+	if b, err := os.ReadFile(trace); err == nil {
+		splitEdges(&r, s, evs, b)
+	}
+	return r, nil
+}
+
+// dispatch is one line of infractl's --trace (scheduler.Dispatch).
+type dispatch struct {
+	Service string `json:"service"`
+	Trigger struct {
+		Service    string    `json:"service"`
+		Action     string    `json:"action"`
+		EngineTime time.Time `json:"engineTime"`
+		Received   time.Time `json:"received"`
+	} `json:"trigger"`
+	Called time.Time `json:"called"`
+}
+
+// splitEdges splits each of infractl's edges into the engine's time and
+// infractl's own from its dispatch trace: an edge triggered by an engine
+// event (a die, a health_status) is event -> received -> ContainerStart
+// called -> start event.
+func splitEdges(r *runResult, s stack, evs []event, trace []byte) {
+	starts := map[string]time.Time{}
+	for _, e := range evs {
+		if e.action == "start" && starts[e.service].IsZero() {
+			starts[e.service] = e.t
+		}
+	}
+	dependent := map[string]bool{s.app: true}
+	for _, n := range s.inits {
+		dependent[n] = true
+	}
+	for _, line := range strings.Split(string(trace), "\n") {
+		var d dispatch
+		if json.Unmarshal([]byte(line), &d) != nil || !dependent[d.Service] {
+			continue
+		}
+		if st := starts[d.Service]; !st.IsZero() {
+			r.EngineStarts = append(r.EngineStarts, st.Sub(d.Called).Seconds())
+		}
+		r.Decisions = append(r.Decisions, d.Called.Sub(d.Trigger.Received).Seconds())
+		if !d.Trigger.EngineTime.IsZero() {
+			r.Deliveries = append(r.Deliveries, d.Trigger.Received.Sub(d.Trigger.EngineTime).Seconds())
+			r.Overheads = append(r.Overheads, d.Called.Sub(d.Trigger.EngineTime).Seconds())
+		}
+	}
 }
 
 func analyse(tool string, s stack, evs []event, wall time.Duration, rss int64) (runResult, error) {
@@ -501,18 +578,28 @@ func percentile(xs []float64, p float64) float64 {
 }
 
 func printTable(rep report) {
-	es := median(rep.EngineStartSeconds)
-	fmt.Printf("engine %s (API %s), %d CPUs, %d runs per tool and stack; engine start latency median %.3f s\n\n", rep.Engine, rep.APIVersion, rep.CPUs, rep.RunsPerStack, es)
-	fmt.Printf("%-12s %-17s %22s %8s %10s %16s %14s %14s\n", "stack", "tool", "phase median (min-max)", "floor", "phase/floor", "edge p50 / p95", "engine start", "overhead/edge")
+	fmt.Printf("engine %s (API %s), %d CPUs, %d runs per tool and stack; isolated engine start latency median %.3f s\n\n", rep.Engine, rep.APIVersion, rep.CPUs, rep.RunsPerStack, median(rep.EngineStartSeconds))
+	fmt.Printf("%-10s %-17s %22s %7s %7s %16s %13s %18s\n", "stack", "tool", "phase median (min-max)", "floor", "/floor", "edge p50 / p95", "engine start", "overhead p50 / p95")
 	for _, s := range rep.Stacks {
-		es := median(s.EngineStartSeconds)
+		// The engine's own start latency in this stack's runs, measured
+		// by infractl's trace (ContainerStart call -> start event); the
+		// separate baseline before the stack when there is no trace.
+		var inRun []float64
+		for _, r := range s.Runs {
+			inRun = append(inRun, r.EngineStarts...)
+		}
+		es := median(inRun)
+		if len(inRun) == 0 {
+			es = median(s.EngineStartSeconds)
+		}
 		for _, t := range []string{"infractl", "infractl-noprobe", "compose"} {
-			var phase, floor, edges []float64
+			var phase, floor, edges, over []float64
 			for _, r := range s.Runs {
 				if r.Tool == t {
 					phase = append(phase, r.PhaseSeconds)
 					floor = append(floor, r.FloorSeconds)
 					edges = append(edges, r.EdgeLatencies...)
+					over = append(over, r.Overheads...)
 				}
 			}
 			if len(phase) == 0 {
@@ -524,8 +611,34 @@ func printTable(rep report) {
 			if fm > 0 {
 				ratio = strconv.FormatFloat(pm/fm, 'f', 2, 64)
 			}
-			fmt.Printf("%-12s %-17s %8.2f (%5.2f-%5.2f) %8.2f %10s %7.3f / %6.3f %12.3f s %12.3f s\n", s.Stack, t, pm, percentile(phase, 0), percentile(phase, 100), fm, ratio,
-				median(edges), percentile(edges, 95), es, median(edges)-es)
+			overhead := fmt.Sprintf("%6.3f / %6.3f", median(over), percentile(over, 95))
+			if len(over) == 0 {
+				// No trace: the edge minus the engine's start latency.
+				overhead = fmt.Sprintf("%6.3f (est.)", median(edges)-es)
+			}
+			fmt.Printf("%-10s %-17s %8.2f (%5.2f-%5.2f) %7.2f %7s %7.3f / %6.3f %11.3f s %18s\n", s.Stack, t, pm, percentile(phase, 0), percentile(phase, 100), fm, ratio,
+				median(edges), percentile(edges, 95), es, overhead)
+		}
+	}
+	fmt.Printf("\ninfractl's edges split (from --trace; seconds, p50 / p95 / max):\n")
+	fmt.Printf("%-10s %-17s %6s %26s %26s %26s\n", "stack", "tool", "edges", "event delivery (engine)", "decision (infractl)", "start call -> start event")
+	for _, s := range rep.Stacks {
+		for _, t := range []string{"infractl", "infractl-noprobe"} {
+			var del, dec, eng []float64
+			for _, r := range s.Runs {
+				if r.Tool == t {
+					del = append(del, r.Deliveries...)
+					dec = append(dec, r.Decisions...)
+					eng = append(eng, r.EngineStarts...)
+				}
+			}
+			if len(dec) == 0 {
+				continue
+			}
+			f := func(xs []float64) string {
+				return fmt.Sprintf("%.4f / %.4f / %.4f", median(xs), percentile(xs, 95), percentile(xs, 100))
+			}
+			fmt.Printf("%-10s %-17s %6d %26s %26s %26s\n", s.Stack, t, len(dec), f(del), f(dec), f(eng))
 		}
 	}
 	if len(rep.Demo) > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -76,6 +77,7 @@ func (f *Factory) writeVerdict(v report.Verdict, o outputOptions) error {
 func newUpCommand(f *Factory) *cobra.Command {
 	o := runner.UpOptions{}
 	out := outputOptions{}
+	var traceFile, cpuProfile string
 	c := &cobra.Command{
 		Use:   "up",
 		Short: "Start the project and run its init phase, with one verdict",
@@ -124,6 +126,21 @@ running, prints the partial verdict and exits 130.`,
 					o.Styles = report.PlainStyles()
 				}
 			}
+			if traceFile != "" {
+				file, err := os.Create(traceFile)
+				if err != nil {
+					return fmt.Errorf("--trace: %w%w", err, usageSuffix)
+				}
+				defer file.Close()
+				o.Trace = file
+			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			v, err := runner.Up(ctx, cli, m, o)
 			if err != nil && !errors.Is(err, context.Canceled) && len(v.Services) == 0 {
 				return mapEngineErr(err)
@@ -144,8 +161,26 @@ running, prints the partial verdict and exits 130.`,
 	fl.StringVar(&o.LogsDir, "logs-dir", "", "folder for the redacted init logs (default: .infractl/logs in the project folder)")
 	fl.IntVar(&o.TailLines, "tail", 20, "log lines shown for a failed service")
 	fl.Float64Var(&o.MaxInitSeconds, "max-init-seconds", 60, "flag an init that finishes this long or longer after its targets were ready (seed NFR: < 60 s)")
+	fl.StringVar(&traceFile, "trace", "", "write one JSON line per container start (what triggered it, when the API call was made) to this file; make bench reads it")
+	fl.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this run to this file (go tool pprof)")
 	out.addFlags(c)
 	return c
+}
+
+// startCPUProfile profiles the process into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w%w", err, usageSuffix)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // mapEngineErr classifies runner errors for the exit code.
