@@ -19,7 +19,7 @@ func WriteGitHubAnnotations(w io.Writer, v Verdict, locate Locator) error {
 			}
 			file, line := locate(r.Service)
 			msg := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(fmt.Sprintf("%s: %s", r.Service, r.Message))
-			title := strings.NewReplacer(",", "%2C", ":", "%3A").Replace(c.ID + " " + c.Title)
+			title := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ",", "%2C", ":", "%3A").Replace(c.ID + " " + c.Title)
 			if _, err := fmt.Fprintf(w, "::error file=%s,line=%d,title=%s::%s\n", file, line, title, msg); err != nil {
 				return err
 			}
@@ -49,7 +49,10 @@ func WriteMarkdownSummary(w io.Writer, v Verdict) error {
 		if len(fails) > 0 {
 			detail = strings.Join(fails, "<br>")
 		}
-		bw.printf("| %s %s | %s | %s |\n", c.ID, c.Title, c.Status, strings.ReplaceAll(detail, "|", "\\|"))
+		// A table row is one line: escape cell separators, break lines
+		// with <br>.
+		cell := strings.NewReplacer("|", "\\|", "\r\n", "<br>", "\n", "<br>").Replace(detail)
+		bw.printf("| %s %s | %s | %s |\n", c.ID, c.Title, c.Status, cell)
 	}
 	bw.printf("\n")
 	return bw.err
