@@ -31,12 +31,26 @@ type openSearchProvisioner struct {
 }
 
 func (p *openSearchProvisioner) do(ctx context.Context, hc *http.Client, method, path string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(p.d.URL, "/")+path, bytes.NewReader(body))
+	return send(ctx, hc, method, strings.TrimRight(p.d.URL, "/")+path, body, "")
+}
+
+// send makes one request (a JSON body when body is not nil, basic auth
+// when auth is not empty) and returns the status and at most 1 MiB of the
+// response body.
+func send(ctx context.Context, hc *http.Client, method, url string, body []byte, auth string) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return 0, nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", "Basic "+auth)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -132,14 +146,9 @@ type grafanaProvisioner struct {
 }
 
 func (p *grafanaProvisioner) do(ctx context.Context, hc *http.Client, method, path string, body any) (int, []byte, error) {
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(p.d.URL, "/")+path, rd)
-	if err != nil {
-		return 0, nil, err
+		b, _ = json.Marshal(body)
 	}
 	pw, err := p.env.Secrets(p.d.PasswordSecret)
 	if err != nil {
@@ -149,15 +158,8 @@ func (p *grafanaProvisioner) do(ctx context.Context, hc *http.Client, method, pa
 	if user == "" {
 		user = "admin"
 	}
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pw)))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, b, nil
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + pw))
+	return send(ctx, hc, method, strings.TrimRight(p.d.URL, "/")+path, b, auth)
 }
 
 // Ensure creates folders and data sources that are missing and imports the
