@@ -44,6 +44,10 @@ type runResult struct {
 	Run           int       `json:"run"`
 	PhaseSeconds  float64   `json:"phaseSeconds"` // backends healthy -> app started
 	FloorSeconds  float64   `json:"floorSeconds"` // critical path of container start->exit
+	// PathStarts is the number of container starts on the critical path
+	// (the inits of the longest chain and the app): the floor with the
+	// engine's start cost is FloorSeconds + PathStarts x its start latency.
+	PathStarts int `json:"pathStarts"`
 	WallSeconds   float64   `json:"wallSeconds"`
 	MaxRSSKiB     int64     `json:"maxRssKiB"`
 	EdgeLatencies []float64 `json:"edgeLatenciesSeconds"`
@@ -450,8 +454,19 @@ func analyse(tool string, s stack, evs []event, wall time.Duration, rss int64) (
 		}
 		return best + own[n]
 	}
+	var hops func(n string) int
+	hops = func(n string) int {
+		best := 0
+		for _, d := range s.deps[n] {
+			if _, isInit := own[d]; isInit {
+				best = max(best, hops(d))
+			}
+		}
+		return best + 1
+	}
 	for _, n := range s.inits {
 		r.FloorSeconds = max(r.FloorSeconds, depth(n))
+		r.PathStarts = max(r.PathStarts, hops(n)+1) // the inits and the app
 	}
 	return r, nil
 }
@@ -579,7 +594,7 @@ func percentile(xs []float64, p float64) float64 {
 
 func printTable(rep report) {
 	fmt.Printf("engine %s (API %s), %d CPUs, %d runs per tool and stack; isolated engine start latency median %.3f s\n\n", rep.Engine, rep.APIVersion, rep.CPUs, rep.RunsPerStack, median(rep.EngineStartSeconds))
-	fmt.Printf("%-10s %-17s %22s %7s %7s %16s %13s %18s\n", "stack", "tool", "phase median (min-max)", "floor", "/floor", "edge p50 / p95", "engine start", "overhead p50 / p95")
+	fmt.Printf("%-10s %-17s %22s %7s %7s %9s %7s %16s %13s %18s\n", "stack", "tool", "phase median (min-max)", "floor", "/floor", "floor+eng", "/f+eng", "edge p50 / p95", "engine start", "overhead p50 / p95")
 	for _, s := range rep.Stacks {
 		// The engine's own start latency in this stack's runs, measured
 		// by infractl's trace (ContainerStart call -> start event); the
@@ -594,8 +609,10 @@ func printTable(rep report) {
 		}
 		for _, t := range []string{"infractl", "infractl-noprobe", "compose"} {
 			var phase, floor, edges, over []float64
+			starts := 0
 			for _, r := range s.Runs {
 				if r.Tool == t {
+					starts = r.PathStarts
 					phase = append(phase, r.PhaseSeconds)
 					floor = append(floor, r.FloorSeconds)
 					edges = append(edges, r.EdgeLatencies...)
@@ -611,13 +628,14 @@ func printTable(rep report) {
 			if fm > 0 {
 				ratio = strconv.FormatFloat(pm/fm, 'f', 2, 64)
 			}
+			feng := fm + float64(starts)*es
 			overhead := fmt.Sprintf("%6.3f / %6.3f", median(over), percentile(over, 95))
 			if len(over) == 0 {
 				// No trace: the edge minus the engine's start latency.
 				overhead = fmt.Sprintf("%6.3f (est.)", median(edges)-es)
 			}
-			fmt.Printf("%-10s %-17s %8.2f (%5.2f-%5.2f) %7.2f %7s %7.3f / %6.3f %11.3f s %18s\n", s.Stack, t, pm, percentile(phase, 0), percentile(phase, 100), fm, ratio,
-				median(edges), percentile(edges, 95), es, overhead)
+			fmt.Printf("%-10s %-17s %8.2f (%5.2f-%5.2f) %7.2f %7s %9.2f %7.2f %7.3f / %6.3f %11.3f s %18s\n", s.Stack, t, pm, percentile(phase, 0), percentile(phase, 100), fm, ratio,
+				feng, pm/feng, median(edges), percentile(edges, 95), es, overhead)
 		}
 	}
 	fmt.Printf("\ninfractl's edges split (from --trace; seconds, p50 / p95 / max):\n")

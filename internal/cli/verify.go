@@ -44,7 +44,10 @@ check carries its spec ID:
                     non-zero within --fail-fast-within when they never come;
                     the stack is restored as it was found, also on failure or
                     Ctrl-C
-  VAL-SPC-103       --audit: not implemented yet (reported as skipped)
+  VAL-SPC-103       --audit: every resource declared under x-infractl (buckets,
+                    topics, roles, the Valkey cluster, indexes, dashboards)
+                    exists in its backend as declared; a backend is reached
+                    through the engine, on the project's network
 
 With GITHUB_ACTIONS=true it also writes ::error annotations that point at the
 service's compose file and line, and a Markdown summary to
