@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
+	"github.com/infractl/infractl/compose"
 	"github.com/infractl/infractl/dockerapi"
 	"github.com/infractl/infractl/report"
 	"github.com/infractl/infractl/runner"
@@ -32,6 +33,20 @@ func (f *Factory) Docker(ctx context.Context) (*client.Client, error) {
 	}
 	f.docker = cli
 	return cli, nil
+}
+
+// LoadModelAndEngine loads the project, then connects to the engine: a
+// project that does not load is reported before the engine is needed.
+func (f *Factory) LoadModelAndEngine(ctx context.Context) (*compose.Model, *client.Client, error) {
+	m, err := f.LoadModel(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cli, err := f.Docker(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, cli, nil
 }
 
 type outputOptions struct {
@@ -111,11 +126,7 @@ running, prints the partial verdict and exits 130.`,
 				return err
 			}
 			ctx := cmd.Context()
-			m, err := f.LoadModel(ctx)
-			if err != nil {
-				return err
-			}
-			cli, err := f.Docker(ctx)
+			m, cli, err := f.LoadModelAndEngine(ctx)
 			if err != nil {
 				return err
 			}
@@ -206,11 +217,7 @@ label. Named volumes are kept unless -v is given.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			m, err := f.LoadModel(ctx)
-			if err != nil {
-				return err
-			}
-			cli, err := f.Docker(ctx)
+			m, cli, err := f.LoadModelAndEngine(ctx)
 			if err != nil {
 				return err
 			}

@@ -61,11 +61,7 @@ $GITHUB_STEP_SUMMARY.`,
 				return err
 			}
 			ctx := cmd.Context()
-			m, err := f.LoadModel(ctx)
-			if err != nil {
-				return err
-			}
-			cli, err := f.Docker(ctx)
+			m, cli, err := f.LoadModelAndEngine(ctx)
 			if err != nil {
 				return err
 			}
