@@ -98,7 +98,34 @@ func main() {
 	skipDemo := flag.Bool("skip-demo", false, "skip the demo stack wall-time comparison")
 	skipScale := flag.Bool("skip-scale", false, "skip the model scale comparison")
 	baselineOnly := flag.Bool("baseline-only", false, "only measure the engine's own start latency")
+	table := flag.String("table", "", "only print the table of an earlier results JSON file")
+	writeStacks := flag.String("write-stacks", "", "only write the generated stacks' compose files under this folder (to run a tool on one by hand)")
 	flag.Parse()
+	if *table != "" {
+		var rep report
+		b, err := os.ReadFile(*table)
+		if err == nil {
+			err = json.Unmarshal(b, &rep)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "initbench:", err)
+			os.Exit(1)
+		}
+		rep.Summary = map[string]summary{}
+		printTable(rep)
+		return
+	}
+	if *writeStacks != "" {
+		stacks, err := makeStacks(*writeStacks, *only)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "initbench:", err)
+			os.Exit(1)
+		}
+		for _, s := range stacks {
+			fmt.Println(s.file)
+		}
+		return
+	}
 	if *baselineOnly {
 		cli, err := dockerapi.Connect(context.Background())
 		if err == nil {
@@ -160,23 +187,9 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var stacks []stack
-	for _, mk := range []func() (stack, error){
-		func() (stack, error) { return chain(dir, 1) },
-		func() (stack, error) { return chain(dir, 4) },
-		func() (stack, error) { return chain(dir, 16) },
-		func() (stack, error) { return fan(dir, 8) },
-		func() (stack, error) { return fan(dir, 32) },
-		func() (stack, error) { return fan(dir, 64) },
-		func() (stack, error) { return seed(dir) },
-	} {
-		s, err := mk()
-		if err != nil {
-			return err
-		}
-		if only == "" || strings.Contains(","+only+",", ","+s.name+",") {
-			stacks = append(stacks, s)
-		}
+	stacks, err := makeStacks(dir, only)
+	if err != nil {
+		return err
 	}
 	for _, s := range stacks {
 		sr := stackResult{Stack: s.name}
@@ -260,6 +273,30 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale
 		fmt.Fprintf(os.Stderr, "results: %s\n", out)
 	}
 	return nil
+}
+
+// makeStacks writes the generated stacks under dir (only the named ones
+// when only is not empty).
+func makeStacks(dir, only string) ([]stack, error) {
+	var stacks []stack
+	for _, mk := range []func() (stack, error){
+		func() (stack, error) { return chain(dir, 1) },
+		func() (stack, error) { return chain(dir, 4) },
+		func() (stack, error) { return chain(dir, 16) },
+		func() (stack, error) { return fan(dir, 8) },
+		func() (stack, error) { return fan(dir, 32) },
+		func() (stack, error) { return fan(dir, 64) },
+		func() (stack, error) { return seed(dir) },
+	} {
+		s, err := mk()
+		if err != nil {
+			return nil, err
+		}
+		if only == "" || strings.Contains(","+only+",", ","+s.name+",") {
+			stacks = append(stacks, s)
+		}
+	}
+	return stacks, nil
 }
 
 func writeJSON(out string, rep report) error {
@@ -636,6 +673,24 @@ func printTable(rep report) {
 			}
 			fmt.Printf("%-10s %-17s %8.2f (%5.2f-%5.2f) %7.2f %7s %9.2f %7.2f %7.3f / %6.3f %11.3f s %18s\n", s.Stack, t, pm, percentile(phase, 0), percentile(phase, 100), fm, ratio,
 				feng, pm/feng, median(edges), percentile(edges, 95), es, overhead)
+		}
+	}
+	fmt.Printf("\nwhole up per stack (median wall s, before and after the phase, peak RSS MiB):\n")
+	fmt.Printf("%-10s %-17s %8s %14s %9s\n", "stack", "tool", "wall", "wall - phase", "peak RSS")
+	for _, s := range rep.Stacks {
+		for _, t := range []string{"infractl", "infractl-noprobe", "compose"} {
+			var wall, rest []float64
+			var rss int64
+			for _, r := range s.Runs {
+				if r.Tool == t {
+					wall = append(wall, r.WallSeconds)
+					rest = append(rest, r.WallSeconds-r.PhaseSeconds)
+					rss = max(rss, r.MaxRSSKiB)
+				}
+			}
+			if len(wall) > 0 {
+				fmt.Printf("%-10s %-17s %8.2f %14.2f %9.1f\n", s.Stack, t, median(wall), median(rest), float64(rss)/1024)
+			}
 		}
 	}
 	fmt.Printf("\ninfractl's edges split (from --trace; seconds, p50 / p95 / max):\n")
