@@ -40,14 +40,14 @@ type event struct {
 
 // runResult is one run of one tool on one stack.
 type runResult struct {
-	Tool          string    `json:"tool"`
-	Run           int       `json:"run"`
-	PhaseSeconds  float64   `json:"phaseSeconds"` // backends healthy -> app started
-	FloorSeconds  float64   `json:"floorSeconds"` // critical path of container start->exit
+	Tool         string  `json:"tool"`
+	Run          int     `json:"run"`
+	PhaseSeconds float64 `json:"phaseSeconds"` // backends healthy -> app started
+	FloorSeconds float64 `json:"floorSeconds"` // critical path of container start->exit
 	// PathStarts is the number of container starts on the critical path
 	// (the inits of the longest chain and the app): the floor with the
 	// engine's start cost is FloorSeconds + PathStarts x its start latency.
-	PathStarts int `json:"pathStarts"`
+	PathStarts    int       `json:"pathStarts"`
 	WallSeconds   float64   `json:"wallSeconds"`
 	MaxRSSKiB     int64     `json:"maxRssKiB"`
 	EdgeLatencies []float64 `json:"edgeLatenciesSeconds"`
