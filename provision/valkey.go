@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/valkey-io/valkey-go"
 )
@@ -130,7 +129,7 @@ func (p *valkeyProvisioner) run(ctx context.Context, fix bool) ([]Item, error) {
 	case !empty:
 		var states []string
 		for _, n := range nodes {
-			states = append(states, fmt.Sprintf("%s knows %d nodes, %d slots", n.addr, n.known, n.assigned))
+			states = append(states, fmt.Sprintf("%s knows %d nodes, %d slots, cluster_state:%s", n.addr, n.known, n.assigned, n.state))
 		}
 		if !fix {
 			item.Status, item.Detail = Drift, "partial cluster state: "+strings.Join(states, "; ")
@@ -224,6 +223,14 @@ func (p *valkeyProvisioner) form(ctx context.Context, nodes []*nodeInfo) error {
 			return err
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
-	return wait("state ok", func(n *nodeInfo) bool { return n.state == "ok" && n.assigned == 16384 })
+	// Done when every node sees the cluster ok and the same roles: a
+	// replica's role reaches the other nodes by gossip, so a check made
+	// right after REPLICATE could still count it as a master.
+	return wait("state ok with every replica known", func(n *nodeInfo) bool {
+		if n.state != "ok" || n.assigned != 16384 {
+			return false
+		}
+		masters, replicas, err := roles(ctx, n)
+		return err == nil && masters == nm && replicas == len(nodes)-nm
+	})
 }

@@ -35,13 +35,26 @@ for n in $NODES; do
 done
 # shellcheck disable=SC2086
 redis-cli --cluster create $addrs --cluster-replicas 1 --cluster-yes
+# Formed when every node sees cluster_state:ok and the same roles (a
+# replica's role reaches the other nodes by gossip, after create returns).
+total=0
+for n in $NODES; do total=$((total + 1)); done
+replicas=$((total / 2))
+converged() {
+  for n in $NODES; do
+    redis-cli -h "$n" -p 6379 cluster info | tr -d '\r' | grep -q '^cluster_state:ok' || return 1
+    nodes="$(redis-cli -h "$n" -p 6379 cluster nodes)"
+    [ "$(printf '%s\n' "$nodes" | awk '$3 ~ /slave/' | wc -l)" -eq "$replicas" ] || return 1
+    [ "$(printf '%s\n' "$nodes" | awk '$3 ~ /master/' | wc -l)" -eq "$((total - replicas))" ] || return 1
+  done
+}
 i=0
-until redis-cli -h "$first" -p 6379 cluster info | tr -d '\r' | grep -q '^cluster_state:ok'; do
+until converged; do
   i=$((i + 1))
-  if [ "$i" -ge "$MAX_RETRIES" ]; then
-    echo "valkey-cluster-init: cluster did not reach cluster_state:ok" >&2
+  if [ "$i" -ge "$((MAX_RETRIES * 5))" ]; then
+    echo "valkey-cluster-init: cluster did not converge (cluster_state:ok, $replicas replicas on every node)" >&2
     exit 1
   fi
-  sleep 1
+  sleep 0.2
 done
 echo "valkey-cluster-init: cluster formed"
