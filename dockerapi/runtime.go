@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -243,7 +244,7 @@ func (pr *Project) Prepare(ctx context.Context, service string) (scheduler.Conta
 	existing, err := pr.cli.ContainerInspect(ctx, spec.name, client.ContainerInspectOptions{})
 	if err == nil {
 		c := existing.Container
-		same := c.Config != nil && c.Config.Labels[LabelConfigHash] == spec.hash && c.Config.Labels[LabelProject] == pr.project.Name
+		same := c.Config != nil && slices.Contains(spec.hashes, c.Config.Labels[LabelConfigHash]) && c.Config.Labels[LabelProject] == pr.project.Name
 		if same && !pr.fresh[service] && c.State != nil && c.State.Running {
 			return scheduler.Container{ID: c.ID, Reused: true, Healthcheck: hasHealth(c.Config), State: convertState(c.State)}, nil
 		}

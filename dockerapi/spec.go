@@ -1,8 +1,6 @@
 package dockerapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -104,28 +102,6 @@ func isEmpty(v any) bool {
 	return false
 }
 
-// ServiceHash is the config hash docker compose computes for a service
-// (pkg/compose/hash.go): the JSON of the service without build, pull
-// policy, scale, replicas, depends_on and profiles.
-func ServiceHash(sc types.ServiceConfig) (string, error) {
-	sc.Build = nil
-	sc.PullPolicy = ""
-	sc.Scale = nil
-	if sc.Deploy != nil {
-		d := *sc.Deploy
-		d.Replicas = nil
-		sc.Deploy = &d
-	}
-	sc.DependsOn = nil
-	sc.Profiles = nil
-	raw, err := json.Marshal(sc)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:]), nil
-}
-
 // ContainerName is the name compose gives the first container of a service.
 func ContainerName(project string, sc types.ServiceConfig) string {
 	if sc.ContainerName != "" {
@@ -155,11 +131,13 @@ type fileCopy struct {
 type createSpec struct {
 	service string
 	name    string
-	hash    string
-	opts    client.ContainerCreateOptions
-	copies  []fileCopy
-	health  bool
-	stop    time.Duration
+	// hashes are the config hashes of an up-to-date container
+	// (ServiceHashes); the first is written.
+	hashes []string
+	opts   client.ContainerCreateOptions
+	copies []fileCopy
+	health bool
+	stop   time.Duration
 	// healthTest is the healthcheck test as exec arguments (probes).
 	healthTest    []string
 	healthTimeout time.Duration
@@ -167,10 +145,11 @@ type createSpec struct {
 
 // buildSpec converts a compose service into container create options.
 func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*createSpec, error) {
-	hash, err := ServiceHash(sc)
+	hashes, err := ServiceHashes(sc)
 	if err != nil {
 		return nil, err
 	}
+	hash := hashes[0]
 	labels := map[string]string{}
 	for k, v := range sc.Labels {
 		labels[k] = v
@@ -210,7 +189,7 @@ func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*cr
 		OpenStdin:  sc.StdinOpen,
 		StopSignal: sc.StopSignal,
 	}
-	spec := &createSpec{service: sc.Name, name: ContainerName(p.Name, sc), hash: hash, stop: 10 * time.Second}
+	spec := &createSpec{service: sc.Name, name: ContainerName(p.Name, sc), hashes: hashes, stop: 10 * time.Second}
 	if sc.StopGracePeriod != nil {
 		spec.stop = time.Duration(*sc.StopGracePeriod)
 		secs := int(spec.stop.Seconds())

@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/dockerapi"
 )
 
 // composeV2 runs the docker compose v2 built by `make tools`.
@@ -60,5 +63,65 @@ func TestE2EComposeInterop(t *testing.T) {
 	}
 	if c, n, _ := projectResources(t, projectName(flags)); c+n != 0 {
 		t.Errorf("after infractl down: %d containers, %d networks left", c, n)
+	}
+}
+
+// TestE2EComposeInteropKeepsUnchangedContainers: on the demo stack (binds,
+// secrets, configs, several networks, healthchecks), the config hash
+// infractl computes for each service is the one docker compose v2.40.3
+// wrote; infractl up keeps the backends compose started, and compose up
+// then recreates nothing infractl created.
+func TestE2EComposeInteropKeepsUnchangedContainers(t *testing.T) {
+	demo := fixture("demo")
+	env := filepath.Join(demo, ".env.example")
+	flags := project(t, "demo", "--env-file", env)
+	p := projectName(flags)
+	if _, err := composeV2(t, append(flags, "up", "-d")...); err != nil {
+		t.Fatal(err)
+	}
+	m, err := compose.Load(t.Context(), compose.Options{Files: []string{filepath.Join(demo, "compose.yaml")}, ProjectName: p, EnvFiles: []string{env}, Env: os.Environ()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := dockerapi.ProjectContainers(t.Context(), docker, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != len(m.Names) {
+		t.Fatalf("compose created %d containers, want %d", len(cs), len(m.Names))
+	}
+	for _, c := range cs {
+		svc := c.Labels[dockerapi.LabelService]
+		want, err := dockerapi.ServiceHash(m.Project.Services[svc])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Labels[dockerapi.LabelConfigHash]; got != want {
+			t.Errorf("%s: docker compose wrote config hash %s, infractl computes %s", svc, got, want)
+		}
+	}
+
+	byCompose := containerIDs(t, p)
+	r := infra(t, args("up", flags, "--format", "json")...)
+	if r.code != 0 {
+		t.Fatalf("infractl up after docker compose up: exit %d\n%s", r.code, r.stdout)
+	}
+	byInfractl := containerIDs(t, p)
+	for _, s := range verdict(t, r.stdout).Services {
+		if s.Role == "init" {
+			continue
+		}
+		if byInfractl[s.Name] != byCompose[s.Name] || !s.Reused {
+			t.Errorf("infractl up recreated %s, which docker compose had started unchanged", s.Name)
+		}
+	}
+
+	if _, err := composeV2(t, append(flags, "up", "-d")...); err != nil {
+		t.Fatal(err)
+	}
+	for svc, id := range containerIDs(t, p) {
+		if id != byInfractl[svc] {
+			t.Errorf("docker compose up recreated %s, which infractl had created unchanged", svc)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -213,16 +214,21 @@ func composeCheck(m *compose.Model) report.Check {
 	return c
 }
 
-// stale reports whether a container no longer matches the service: the
-// config hash for containers infractl created; the image, command and
-// entrypoint for others (docker compose hashes with its own compose-go).
+// stale reports whether a container no longer matches the service: its
+// config hash is neither docker compose v2.40.3's nor compose-go v2.16.2's
+// for the service (dockerapi.ServiceHashes); for a container another
+// compose release created, whose compose-go marshals differently, the
+// image, command and entrypoint decide.
 func stale(m *compose.Model, s *compose.Service, c container.InspectResponse) bool {
 	if c.Config == nil {
 		return false
 	}
+	hashes, err := dockerapi.ServiceHashes(s.Config)
+	if err != nil || slices.Contains(hashes, c.Config.Labels[dockerapi.LabelConfigHash]) {
+		return false
+	}
 	if c.Config.Labels[dockerapi.LabelManagedBy] == "infractl" {
-		h, err := dockerapi.ServiceHash(s.Config)
-		return err == nil && h != c.Config.Labels[dockerapi.LabelConfigHash]
+		return true
 	}
 	if img := dockerapi.ImageName(m.Project.Name, s.Config); img != c.Config.Image {
 		return true

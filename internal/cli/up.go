@@ -112,9 +112,9 @@ deterministically:
   - a failure marks everything that waits on it "blocked by"; independent
     branches finish.
 
-Containers, networks and volumes carry docker compose's labels and names:
-'docker compose ps -a', 'logs' and 'down' work on them, and the other way
-round. Each init's output is written, secrets redacted, to --logs-dir.
+Containers, networks and volumes carry docker compose's labels and names
+(and the config hash docker compose v2.40.3 computes): 'docker compose ps -a',
+'logs', 'up' and 'down' work on them, and the other way round. Each init's output is written, secrets redacted, to --logs-dir.
 
 Ctrl-C stops scheduling, stops the inits this run started, leaves backends
 running, prints the partial verdict and exits 130.`,
