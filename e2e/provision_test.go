@@ -127,26 +127,39 @@ func TestE2EProvisionRealBackends(t *testing.T) {
 		t.Errorf("audit after deleting raw: exit %d, %+v", r.code, check(t, v, report.ReqAudit).Results)
 	}
 
-	// A backend that is down: provision exits 1 within its retry budget,
-	// with one line naming the target.
-	if _, err := docker.ContainerStop(t.Context(), containerIDs(t, p)["pg"], client.ContainerStopOptions{}); err != nil {
-		t.Fatal(err)
+	// Backends that are down: provision exits 1 within its retry budget,
+	// with one line naming the target, for every backend kind.
+	ids := containerIDs(t, p)
+	for _, svc := range []string{"kafka-1", "minio", "pg", "valkey-1", "valkey-2", "valkey-3", "valkey-4", "valkey-5", "valkey-6"} {
+		timeout := 1
+		if _, err := docker.ContainerStop(t.Context(), ids[svc], client.ContainerStopOptions{Timeout: &timeout}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	began := time.Now()
-	cmd := exec.Command("docker", "run", "--rm", "--network", p+"_default", "-v", fixture("e2e-provision")+":/project:ro",
-		"infractl/infractl:latest", "provision", "-f", "/project/compose.yaml", "--service", "pg-init", "--max-retries", "4", "--deadline", "20s")
-	out, err := cmd.CombinedOutput()
-	elapsed := time.Since(began)
-	t.Logf("provision with pg down (%v):\n%s", elapsed, out)
-	var ee *exec.ExitError
-	if err == nil || !errorsAs(err, &ee) || ee.ExitCode() != 1 {
-		t.Errorf("exit %v, want 1", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "ERROR: pg-init: postgres pg:5432 not ready after") {
-		t.Errorf("want one ERROR line naming the target, got:\n%s", out)
-	}
-	if elapsed > 60*time.Second {
-		t.Errorf("took %v, beyond the 20 s deadline plus container start", elapsed)
+	for _, c := range []struct{ init, prefix string }{
+		{"kafka-init", "ERROR: kafka-init: kafka kafka-1:19092 not ready after"},
+		{"s3-init", "ERROR: s3-init: s3 minio:9000 not ready after"},
+		{"pg-init", "ERROR: pg-init: postgres pg:5432 not ready after"},
+		{"valkey-init", "ERROR: valkey-init: valkey valkey-1:6379 not ready after"},
+	} {
+		t.Run(c.init+" with its backend down", func(t *testing.T) {
+			began := time.Now()
+			cmd := exec.Command("docker", "run", "--rm", "--network", p+"_default", "-v", fixture("e2e-provision")+":/project:ro",
+				"infractl/infractl:latest", "provision", "-f", "/project/compose.yaml", "--service", c.init, "--max-retries", "4", "--deadline", "20s")
+			out, err := cmd.CombinedOutput()
+			elapsed := time.Since(began)
+			t.Logf("provision %s with its backend down (%v):\n%s", c.init, elapsed, out)
+			var ee *exec.ExitError
+			if err == nil || !errorsAs(err, &ee) || ee.ExitCode() != 1 {
+				t.Errorf("exit %v, want 1", err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], c.prefix) {
+				t.Errorf("want one line starting %q, got:\n%s", c.prefix, out)
+			}
+			if elapsed > 60*time.Second {
+				t.Errorf("took %v, beyond the 20 s deadline plus container start", elapsed)
+			}
+		})
 	}
 }

@@ -33,12 +33,21 @@ func (p *s3Provisioner) client(ctx context.Context) (*minio.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = p.env.dial()
-	mc, err := minio.New(p.d.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, ""), Region: region, Transport: tr})
+	opts := minio.Options{Creds: credentials.NewStaticV4(ak, sk, ""), Region: region, Transport: tr}
+	mc, err := minio.New(p.d.Endpoint, &opts)
+	if err != nil {
+		return nil, err
+	}
+	// The readiness wait is the provisioner's own retry (--max-retries,
+	// --deadline): its client does not retry inside each attempt, which
+	// minio-go otherwise does up to 10 times with backoff.
+	opts.MaxRetries = 1
+	probe, err := minio.New(p.d.Endpoint, &opts)
 	if err != nil {
 		return nil, err
 	}
 	err = p.env.Retry.Wait(ctx, "s3 "+p.d.Endpoint, func(ctx context.Context) error {
-		_, err := mc.ListBuckets(ctx)
+		_, err := probe.ListBuckets(ctx)
 		return err
 	})
 	return mc, err
