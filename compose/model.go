@@ -2,7 +2,9 @@ package compose
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -336,11 +338,7 @@ func (m *Model) Validate() error {
 				defs[k] = types.FileObjectConfig(v)
 			}
 		}
-		names := make([]string, 0, len(defs))
-		for k := range defs {
-			names = append(names, k)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(defs))
 		for _, name := range names {
 			d := defs[name]
 			if d.File == "" || bool(d.External) {

@@ -208,42 +208,28 @@ func volumesV29(raw json.RawMessage) (json.RawMessage, error) {
 			if err != nil {
 				return nil, err
 			}
-			create := true
-			var rest []member
+			// Both versions order selinux, propagation, create_host_path,
+			// recursive; v2.16.2 writes create_host_path only when false,
+			// v2.9.1 only when true.
+			create := !slices.ContainsFunc(bind, func(b member) bool {
+				return b.key == "create_host_path" && string(b.val) == "false"
+			})
+			var out []member
 			for _, b := range bind {
 				if b.key == "create_host_path" {
-					create = string(b.val) == "true"
 					continue
 				}
-				rest = append(rest, b)
-			}
-			var out []member
-			for _, k := range []string{"selinux", "propagation", "create_host_path", "recursive"} {
-				if k == "create_host_path" {
-					if create {
-						out = append(out, member{k, json.RawMessage("true")})
-					}
-					continue
+				if b.key == "recursive" && create {
+					out, create = append(out, member{"create_host_path", json.RawMessage("true")}), false
 				}
-				for _, b := range rest {
-					if b.key == k {
-						out = append(out, b)
-					}
-				}
+				out = append(out, b)
 			}
-			if len(out) != len(rest)+btoi(create) {
-				return nil, fmt.Errorf("unknown bind option")
+			if create {
+				out = append(out, member{"create_host_path", json.RawMessage("true")})
 			}
 			ms[j].val = object(out)
 		}
 		vols[i] = object(ms)
 	}
 	return json.Marshal(vols)
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

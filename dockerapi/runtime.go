@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -63,11 +64,7 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 		img := ImageName(p.Name, p.Services[n])
 		images[img] = append(images[img], n)
 	}
-	imgNames := make([]string, 0, len(images))
-	for img := range images {
-		imgNames = append(imgNames, img)
-	}
-	sort.Strings(imgNames)
+	imgNames := slices.Sorted(maps.Keys(images))
 	for _, img := range imgNames {
 		if _, err := cli.ImageInspect(ctx, img); err != nil {
 			if cerrdefs.IsNotFound(err) {
@@ -116,12 +113,7 @@ func quoteJoin(names []string) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }
 
 // EnsureResources creates the project's networks and volumes that do not

@@ -3,8 +3,10 @@ package dockerapi
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -269,11 +271,7 @@ func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*cr
 			hostCfg.PidsLimit = &pids
 		}
 	}
-	names := make([]string, 0, len(sc.Ulimits))
-	for n := range sc.Ulimits {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(sc.Ulimits))
 	for _, n := range names {
 		u := sc.Ulimits[n]
 		soft, hard := int64(u.Soft), int64(u.Hard)

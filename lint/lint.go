@@ -2,10 +2,12 @@ package lint
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -157,11 +159,7 @@ func (c *checker) scalar(service, key string, match func(string) bool) compose.L
 var secretFlag = regexp.MustCompile(`(?i)--?(password|passwd|pass|secret|token|api[-_]?key|access[-_]?key|secret[-_]?key|private[-_]?key)(=|\s+)(\S+)`)
 
 func (c *checker) secretsInEnv(s *compose.Service) {
-	names := make([]string, 0, len(s.Config.Environment))
-	for k := range s.Config.Environment {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(s.Config.Environment))
 	for _, k := range names {
 		v := s.Config.Environment[k]
 		if v == nil || *v == "" {
@@ -238,11 +236,7 @@ func (c *checker) ipLiterals(s *compose.Service) {
 			c.add("INF006", s.Name, loc, "%s hard-codes the address %s", key, ip)
 		}
 	}
-	names := make([]string, 0, len(sc.Environment))
-	for k := range sc.Environment {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(sc.Environment))
 	for _, k := range names {
 		if v := sc.Environment[k]; v != nil && !redact.IsCredentialName(k) {
 			report("environment", *v)
@@ -256,7 +250,7 @@ func (c *checker) ipLiterals(s *compose.Service) {
 	for _, h := range sc.ExtraHosts.AsList(":") {
 		report("extra_hosts", h)
 	}
-	for _, key := range sortedNetworkKeys(sc) {
+	for _, key := range slices.Sorted(maps.Keys(sc.Networks)) {
 		n := sc.Networks[key]
 		if n == nil {
 			continue
@@ -268,15 +262,6 @@ func (c *checker) ipLiterals(s *compose.Service) {
 			c.add("INF006", s.Name, c.m.Index.Key(s.Name, "networks", key, "ipv6_address"), "network %q sets the static address %s", key, n.Ipv6Address)
 		}
 	}
-}
-
-func sortedNetworkKeys(sc types.ServiceConfig) []string {
-	keys := make([]string, 0, len(sc.Networks))
-	for k := range sc.Networks {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func sharesNetwork(a, b types.ServiceConfig) bool {

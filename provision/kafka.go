@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,11 +141,7 @@ func (p *kafkaProvisioner) run(ctx context.Context, fix bool) ([]Item, error) {
 				}
 			}
 			var alter []kadm.AlterConfig
-			keys := make([]string, 0, len(t.Config))
-			for k := range t.Config {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
+			keys := slices.Sorted(maps.Keys(t.Config))
 			for _, k := range keys {
 				want := t.Config[k]
 				if have[k] == want {

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -545,12 +546,7 @@ func allFinished(st map[string]*nodeState) bool {
 }
 
 func sortedNames(st map[string]*nodeState) []string {
-	names := make([]string, 0, len(st))
-	for n := range st {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(st))
 }
 
 func orNow(t, now time.Time) time.Time {

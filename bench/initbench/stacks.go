@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -29,7 +30,7 @@ func backend(b *strings.Builder, name string) {
 
 func initSvc(b *strings.Builder, name string, deps map[string]string) {
 	fmt.Fprintf(b, "  %s:\n    image: infractl/toolbox:latest\n    restart: \"no\"\n    command: [\"sh\", \"-c\", \"echo %s done\"]\n    depends_on:\n", name, name)
-	for _, d := range sortedKeys(deps) {
+	for _, d := range slices.Sorted(maps.Keys(deps)) {
 		fmt.Fprintf(b, "      %s: {condition: %s}\n", d, deps[d])
 	}
 }
@@ -144,13 +145,4 @@ func scaleProject(dir string, n int) (string, error) {
 	}
 	f := filepath.Join(d, "compose.yaml")
 	return f, os.WriteFile(f, []byte(root.String()), 0o644)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
