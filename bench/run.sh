@@ -8,4 +8,4 @@ runs="${BENCH_RUNS:-5}"
 out="bench/results/$(date -u +%Y-%m-%d).json"
 go run ./bench/initbench -runs "$runs" -out "$out" -infractl bin/infractl -compose-config .tools/docker ${BENCH_ARGS:-} | tee "${out%.json}.txt"
 # The Go benchmark of the model (loading a generated 500-service project).
-go test -run XXX -bench Load500 -benchtime 5x -benchmem ./compose/ | tee -a "${out%.json}.txt"
+go test -run XXX -bench Load500 -benchtime 5x -benchmem ./internal/compose/ | tee -a "${out%.json}.txt"

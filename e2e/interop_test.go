@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infractl/infractl/compose"
-	"github.com/infractl/infractl/dockerapi"
+	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/dockerapi"
 )
 
 // composeV2 runs the docker compose v2 built by `make tools`.

@@ -21,8 +21,8 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/dockerapi"
-	"github.com/infractl/infractl/report"
+	"github.com/infractl/infractl/internal/dockerapi"
+	"github.com/infractl/infractl/internal/report"
 )
 
 var (

@@ -15,9 +15,9 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/provision"
-	"github.com/infractl/infractl/report"
-	"github.com/infractl/infractl/runner"
+	"github.com/infractl/infractl/internal/provision"
+	"github.com/infractl/infractl/internal/report"
+	"github.com/infractl/infractl/internal/runner"
 )
 
 func projectInspect(t *testing.T, p string) map[string]container.InspectResponse {

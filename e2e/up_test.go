@@ -13,7 +13,7 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/dockerapi"
+	"github.com/infractl/infractl/internal/dockerapi"
 )
 
 // TestE2EUpFailingInitBlocksDependents: an init that exits 3 has its exit

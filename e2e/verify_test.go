@@ -12,7 +12,7 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/report"
+	"github.com/infractl/infractl/internal/report"
 )
 
 func check(t *testing.T, v report.Verdict, id string) report.Check {

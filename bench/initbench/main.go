@@ -23,7 +23,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/dockerapi"
+	"github.com/infractl/infractl/internal/dockerapi"
 )
 
 type tool struct {

@@ -7,7 +7,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
-	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/internal/compose"
 )
 
 // Factory wires dependencies once: the streams, the project loading flags

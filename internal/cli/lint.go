@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/buildinfo"
-	"github.com/infractl/infractl/lint"
+	"github.com/infractl/infractl/internal/lint"
 )
 
 func init() {

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/buildinfo"
-	"github.com/infractl/infractl/report"
+	"github.com/infractl/infractl/internal/report"
 )
 
 type planOptions struct{ format string }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/infractl/infractl/compose"
-	"github.com/infractl/infractl/provision"
+	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/provision"
 )
 
 func init() {
@@ -30,7 +30,7 @@ func newProvisionCommand(f *Factory) *cobra.Command {
 		Use:   "provision",
 		Short: "Create (or --check) the resources an init service declares in x-infractl",
 		Long: `provision reads the x-infractl declaration of init services (schema:
-provision/schema.json) and creates what they declare, idempotently: Kafka
+internal/provision/schema.json) and creates what they declare, idempotently: Kafka
 topics, S3 buckets (versioning, policies), Postgres roles and databases,
 a Valkey cluster, OpenSearch templates and indexes, Grafana folders, data
 sources and dashboards. "Already exists" is success (REQ-AUTO-01).

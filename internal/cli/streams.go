@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/infractl/infractl/report"
+	"github.com/infractl/infractl/internal/report"
 )
 
 // IOStreams are the standard streams a command reads and writes. The verdict,

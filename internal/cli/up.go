@@ -11,10 +11,10 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
-	"github.com/infractl/infractl/compose"
-	"github.com/infractl/infractl/dockerapi"
-	"github.com/infractl/infractl/report"
-	"github.com/infractl/infractl/runner"
+	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/dockerapi"
+	"github.com/infractl/infractl/internal/report"
+	"github.com/infractl/infractl/internal/runner"
 )
 
 func init() {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/infractl/infractl/scheduler"
+	"github.com/infractl/infractl/internal/scheduler"
 )
 
 // behavior scripts a fake container: what happens after it starts, in

@@ -3,7 +3,7 @@ package report
 import (
 	"charm.land/lipgloss/v2"
 
-	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/internal/compose"
 )
 
 // Styler renders a string, styled or not.

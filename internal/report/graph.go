@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/internal/compose"
 )
 
 // WriteMermaid draws the depends_on graph as a Mermaid flowchart: inits are

@@ -17,11 +17,11 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/compose"
-	"github.com/infractl/infractl/dockerapi"
+	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/dockerapi"
 	"github.com/infractl/infractl/internal/redact"
-	"github.com/infractl/infractl/report"
-	"github.com/infractl/infractl/scheduler"
+	"github.com/infractl/infractl/internal/report"
+	"github.com/infractl/infractl/internal/scheduler"
 )
 
 // UpOptions tune `infractl up`.

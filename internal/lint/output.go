@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/infractl/infractl/report"
+	"github.com/infractl/infractl/internal/report"
 )
 
 // SchemaVersion is the version of the lint JSON document.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/internal/compose"
 )
 
 // GenerateProject writes a root compose file that includes one file per

@@ -24,7 +24,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/scheduler"
+	"github.com/infractl/infractl/internal/scheduler"
 )
 
 // ErrUnsupported is the category of project errors found before anything is

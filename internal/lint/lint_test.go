@@ -13,9 +13,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/infractl/infractl/compose"
-	"github.com/infractl/infractl/lint"
-	"github.com/infractl/infractl/report"
+	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/lint"
+	"github.com/infractl/infractl/internal/report"
 )
 
 func load(t *testing.T, dir string, envFiles ...string) *compose.Model {

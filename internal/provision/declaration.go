@@ -19,7 +19,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/internal/compose"
 )
 
 //go:embed schema.json
@@ -172,7 +172,7 @@ func Declarations(m *compose.Model) ([]Declaration, error) {
 			if errors.As(err, &ve) {
 				msg = flatten(ve)
 			}
-			problems = append(problems, fmt.Sprintf("%s: service %q: x-infractl does not match provision/schema.json: %s", loc, n, msg))
+			problems = append(problems, fmt.Sprintf("%s: service %q: x-infractl does not match internal/provision/schema.json: %s", loc, n, msg))
 			continue
 		}
 		var d Declaration

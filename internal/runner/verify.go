@@ -14,13 +14,13 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/compose"
-	"github.com/infractl/infractl/dockerapi"
+	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/dockerapi"
 	"github.com/infractl/infractl/internal/redact"
-	"github.com/infractl/infractl/lint"
-	"github.com/infractl/infractl/provision"
-	"github.com/infractl/infractl/report"
-	"github.com/infractl/infractl/scheduler"
+	"github.com/infractl/infractl/internal/lint"
+	"github.com/infractl/infractl/internal/provision"
+	"github.com/infractl/infractl/internal/report"
+	"github.com/infractl/infractl/internal/scheduler"
 )
 
 // VerifyOptions select verify's checks.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/internal/compose"
 )
 
 func load(t *testing.T, dir string, env ...string) *compose.Model {

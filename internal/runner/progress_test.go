@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/infractl/infractl/internal/redact"
-	"github.com/infractl/infractl/report"
-	"github.com/infractl/infractl/scheduler"
+	"github.com/infractl/infractl/internal/report"
+	"github.com/infractl/infractl/internal/scheduler"
 )
 
 var elapsed = regexp.MustCompile(` +\d+\.\ds`)

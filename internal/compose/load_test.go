@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infractl/infractl/compose"
+	"github.com/infractl/infractl/internal/compose"
 )
 
 func fixture(t *testing.T, name string) string {
