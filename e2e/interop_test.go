@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/infractl/infractl/internal/compose"
-	"github.com/infractl/infractl/internal/dockerapi"
+	"github.com/infractl/infractl/internal/engine"
 )
 
 // composeV2 runs the docker compose v2 built by `make tools`.
@@ -83,7 +83,7 @@ func TestE2EComposeInteropKeepsUnchangedContainers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := dockerapi.ProjectContainers(t.Context(), docker, p)
+	cs, err := projectContainers(t.Context(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,12 +91,12 @@ func TestE2EComposeInteropKeepsUnchangedContainers(t *testing.T) {
 		t.Fatalf("compose created %d containers, want %d", len(cs), len(m.Names))
 	}
 	for _, c := range cs {
-		svc := c.Labels[dockerapi.LabelService]
-		want, err := dockerapi.ServiceHash(m.Project.Services[svc])
+		svc := c.Labels[engine.LabelService]
+		want, err := engine.ServiceHash(m.Project.Services[svc])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.Labels[dockerapi.LabelConfigHash]; got != want {
+		if got := c.Labels[engine.LabelConfigHash]; got != want {
 			t.Errorf("%s: docker compose wrote config hash %s, infractl computes %s", svc, got, want)
 		}
 	}

@@ -12,16 +12,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/internal/dockerapi"
+	"github.com/infractl/infractl/internal/engine"
 	"github.com/infractl/infractl/internal/report"
 )
 
@@ -57,7 +60,7 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	docker, err = dockerapi.Connect(ctx)
+	docker, err = connect(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "end-to-end tests need a running Docker engine: %v\n", err)
 		return 1
@@ -151,7 +154,7 @@ func service(t *testing.T, v report.Verdict, name string) report.ServiceVerdict 
 func projectResources(t *testing.T, p string) (containers, networks, volumes int) {
 	t.Helper()
 	f := client.Filters{}
-	f.Add("label", dockerapi.LabelProject+"="+p)
+	f.Add("label", engine.LabelProject+"="+p)
 	cs, err := docker.ContainerList(t.Context(), client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		t.Fatal(err)
@@ -179,15 +182,75 @@ func projectName(flags []string) string {
 // containerIDs maps service to container ID for a project.
 func containerIDs(t *testing.T, p string) map[string]string {
 	t.Helper()
-	cs, err := dockerapi.ProjectContainers(t.Context(), docker, p)
+	cs, err := projectContainers(t.Context(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := map[string]string{}
 	for _, c := range cs {
-		ids[c.Labels[dockerapi.LabelService]] = c.ID
+		ids[c.Labels[engine.LabelService]] = c.ID
 	}
 	return ids
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// connect opens the tests' own engine client: the tests observe what
+// infractl did independently of infractl's adapter.
+func connect(ctx context.Context) (*client.Client, error) {
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		return nil, err
+	}
+	return cli, nil
+}
+
+// projectContainers lists a project's containers, sorted by service.
+func projectContainers(ctx context.Context, p string) ([]container.Summary, error) {
+	f := client.Filters{}
+	f.Add("label", engine.LabelProject+"="+p)
+	res, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	items := res.Items
+	sort.Slice(items, func(i, j int) bool {
+		return items[i].Labels[engine.LabelService] < items[j].Labels[engine.LabelService] ||
+			items[i].Labels[engine.LabelService] == items[j].Labels[engine.LabelService] && items[i].Created < items[j].Created
+	})
+	return items, nil
+}
+
+// engineDialer resolves service names, aliases and container names to the
+// containers' addresses (as Docker DNS does inside the network) and dials.
+func engineDialer(current map[string]container.InspectResponse) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	addrs := map[string]string{}
+	for svc, c := range current {
+		if c.NetworkSettings == nil {
+			continue
+		}
+		for _, ep := range c.NetworkSettings.Networks {
+			if ep == nil || !ep.IPAddress.IsValid() {
+				continue
+			}
+			ip := ep.IPAddress.String()
+			addrs[svc] = ip
+			addrs[strings.TrimPrefix(c.Name, "/")] = ip
+			for _, a := range ep.Aliases {
+				addrs[a] = ip
+			}
+		}
+	}
+	var d net.Dialer
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(addr); err == nil {
+			if ip, ok := addrs[host]; ok {
+				addr = net.JoinHostPort(ip, port)
+			}
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+}

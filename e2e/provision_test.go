@@ -17,7 +17,6 @@ import (
 
 	"github.com/infractl/infractl/internal/provision"
 	"github.com/infractl/infractl/internal/report"
-	"github.com/infractl/infractl/internal/runner"
 )
 
 func projectInspect(t *testing.T, p string) map[string]container.InspectResponse {
@@ -88,7 +87,7 @@ func TestE2EProvisionRealBackends(t *testing.T) {
 	}
 
 	// Drift, checked with the library against the same backends.
-	env := provision.Env{Dial: runner.EngineDialer(projectInspect(t, p)), Retry: provision.Retry{MaxRetries: 3},
+	env := provision.Env{Dial: engineDialer(projectInspect(t, p)), Retry: provision.Retry{MaxRetries: 3},
 		Secrets: func(name string) (string, error) { return fileSecret(t, name), nil }}
 	drift := provision.Declaration{
 		Kafka:    &provision.Kafka{Bootstrap: []string{"kafka-1:19092"}, Topics: []provision.Topic{{Name: "orders", Partitions: 6}}},

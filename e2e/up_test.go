@@ -13,7 +13,7 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/infractl/infractl/internal/dockerapi"
+	"github.com/infractl/infractl/internal/engine"
 )
 
 // TestE2EUpFailingInitBlocksDependents: an init that exits 3 has its exit
@@ -229,12 +229,12 @@ func TestE2EUpInterruptStopsInits(t *testing.T) {
 	if !strings.Contains(out.String(), "INTERRUPTED") || !strings.Contains(out.String(), "slow-init") {
 		t.Errorf("no partial verdict printed")
 	}
-	cs, err := dockerapi.ProjectContainers(t.Context(), docker, p)
+	cs, err := projectContainers(t.Context(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cs {
-		svc := c.Labels[dockerapi.LabelService]
+		svc := c.Labels[engine.LabelService]
 		running := c.State == "running"
 		if svc == "slow-init" && running {
 			t.Errorf("slow-init is still running")

@@ -127,7 +127,7 @@ func main() {
 		return
 	}
 	if *baselineOnly {
-		cli, err := dockerapi.Connect(context.Background())
+		cli, err := connect(context.Background())
 		if err == nil {
 			var xs, es []float64
 			if xs, err = engineStart(context.Background(), cli, 20); err == nil {
@@ -149,7 +149,7 @@ func main() {
 
 func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale bool) error {
 	ctx := context.Background()
-	cli, err := dockerapi.Connect(ctx)
+	cli, err := connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -554,10 +554,13 @@ func engineStart(ctx context.Context, cli *client.Client, n int) ([]float64, err
 func waitInits(ctx context.Context, cli *client.Client, p string, sofar time.Duration) (time.Duration, error) {
 	start := time.Now().Add(-sofar)
 	for {
-		cs, err := dockerapi.ProjectContainers(ctx, cli, p)
+		f := client.Filters{}
+		f.Add("label", dockerapi.LabelProject+"="+p)
+		res, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 		if err != nil {
 			return 0, err
 		}
+		cs := res.Items
 		pending := 0
 		for _, c := range cs {
 			svc := c.Labels[dockerapi.LabelService]
@@ -796,4 +799,19 @@ func engineEdge(ctx context.Context, cli *client.Client, n int) ([]float64, erro
 		}
 	}
 	return out, nil
+}
+
+// connect opens the bench's own engine client. The bench is an independent
+// observer of both tools (like the e2e tests): it reads the engine's events
+// and lists with its own client, not through infractl's adapter, which is
+// under measurement.
+func connect(ctx context.Context) (*client.Client, error) {
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		return nil, fmt.Errorf("cannot reach the Docker engine: %w", err)
+	}
+	return cli, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/engine"
 )
 
 // Exit codes, documented in `infractl --help` and the README.
@@ -34,6 +35,10 @@ var ErrUsage = errors.New("usage error")
 
 // ErrEngine marks a Docker engine or infrastructure failure (exit 3).
 var ErrEngine = errors.New("engine error")
+
+// ErrOutput marks an output infractl was asked to write and could not
+// (--junit, --trace): a usage problem, exit 2, not the engine's.
+var ErrOutput = errors.New("cannot write output")
 
 // Main runs infractl with the process's arguments and streams and exits.
 func Main() {
@@ -61,7 +66,8 @@ func Message(err error) string {
 	msg := err.Error()
 	for changed := true; changed; {
 		changed = false
-		for _, suffix := range []string{": " + compose.ErrInvalidProject.Error(), ": " + ErrUsage.Error(), ": " + ErrEngine.Error()} {
+		for _, suffix := range []string{": " + compose.ErrInvalidProject.Error(), ": " + ErrUsage.Error(), ": " + ErrEngine.Error(),
+			": " + engine.ErrEngine.Error(), ": " + engine.ErrUnsupported.Error(), ": " + engine.ErrConflict.Error()} {
 			if strings.HasSuffix(msg, suffix) {
 				msg, changed = strings.TrimSuffix(msg, suffix), true
 			}
@@ -82,12 +88,14 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, ErrChecksFailed):
 		return ExitFailed
-	case errors.Is(err, compose.ErrInvalidProject), errors.Is(err, ErrUsage):
+	case errors.Is(err, compose.ErrInvalidProject), errors.Is(err, ErrUsage), errors.Is(err, ErrOutput),
+		errors.Is(err, engine.ErrUnsupported), errors.Is(err, engine.ErrConflict):
 		return ExitUsage
-	case errors.Is(err, ErrEngine):
+	case errors.Is(err, ErrEngine), errors.Is(err, engine.ErrEngine):
 		return ExitEngine
 	}
-	return ExitEngine
+	// Not classified: a failure of this run, not proof the engine failed.
+	return ExitFailed
 }
 
 // Run executes infractl with args, writing to streams. It never exits.
@@ -128,19 +136,19 @@ Exit codes:
 		return fmt.Errorf("%w (see '%s --help')%w", err, c.CommandPath(), usageSuffix)
 	})
 	f.addProjectFlags(root)
+	// The command list, in one place.
 	root.AddCommand(
-		newVersionCommand(f),
 		newPlanCommand(f),
 		newGraphCommand(f),
+		newLintCommand(f),
+		newUpCommand(f),
+		newVerifyCommand(f),
+		newProvisionCommand(f),
+		newDownCommand(f),
+		newVersionCommand(f),
 	)
-	for _, c := range extraCommands {
-		root.AddCommand(c(f))
-	}
 	return root
 }
-
-// extraCommands lets other files of this package register commands.
-var extraCommands []func(*Factory) *cobra.Command
 
 // usageSuffix wraps ErrUsage without changing the message.
 var usageSuffix = silentErr{ErrUsage}

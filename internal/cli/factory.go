@@ -4,21 +4,60 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/dockerapi"
+	"github.com/infractl/infractl/internal/engine"
 )
 
 // Factory wires dependencies once: the streams, the project loading flags
-// and, lazily, the Docker client, so plan and lint never touch the daemon.
+// and, lazily, the engine, so plan and lint never touch the daemon.
 type Factory struct {
 	Streams IOStreams
 	Project compose.Options
-	docker  *client.Client
+	// Connect opens the engine (tests swap in the in-memory one).
+	Connect func(ctx context.Context) (engine.Engine, error)
+	engine  engine.Engine
 }
 
-func newFactory(s IOStreams) *Factory { return &Factory{Streams: s} }
+func newFactory(s IOStreams) *Factory {
+	return &Factory{Streams: s, Connect: func(ctx context.Context) (engine.Engine, error) {
+		e, err := dockerapi.Connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	}}
+}
+
+// Engine returns the engine, connecting on first use, so commands that
+// never need it (plan, lint) never touch it.
+func (f *Factory) Engine(ctx context.Context) (engine.Engine, error) {
+	if f.engine != nil {
+		return f.engine, nil
+	}
+	e, err := f.Connect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w%w", err, silentErr{ErrEngine})
+	}
+	f.engine = e
+	return e, nil
+}
+
+// LoadModelAndEngine loads the project, then connects to the engine: a
+// project that does not load is reported before the engine is needed.
+func (f *Factory) LoadModelAndEngine(ctx context.Context) (*compose.Model, engine.Engine, error) {
+	m, err := f.LoadModel(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := f.Engine(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, e, nil
+}
 
 func (f *Factory) addProjectFlags(c *cobra.Command) {
 	fl := c.PersistentFlags()

@@ -9,10 +9,6 @@ import (
 	"github.com/infractl/infractl/internal/lint"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newLintCommand)
-}
-
 func newLintCommand(f *Factory) *cobra.Command {
 	var format, failOn string
 	c := &cobra.Command{

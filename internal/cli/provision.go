@@ -14,10 +14,6 @@ import (
 	"github.com/infractl/infractl/internal/provision"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newProvisionCommand)
-}
-
 func newProvisionCommand(f *Factory) *cobra.Command {
 	var (
 		services   []string

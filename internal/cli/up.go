@@ -8,46 +8,12 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
-	"github.com/infractl/infractl/internal/compose"
-	"github.com/infractl/infractl/internal/dockerapi"
+	"github.com/infractl/infractl/internal/engine"
 	"github.com/infractl/infractl/internal/report"
-	"github.com/infractl/infractl/internal/runner"
+	"github.com/infractl/infractl/internal/up"
 )
-
-func init() {
-	extraCommands = append(extraCommands, newUpCommand, newDownCommand)
-}
-
-// Docker returns the engine client, connecting on first use, so commands
-// that never need the engine (plan, lint) never touch it.
-func (f *Factory) Docker(ctx context.Context) (*client.Client, error) {
-	if f.docker != nil {
-		return f.docker, nil
-	}
-	cli, err := dockerapi.Connect(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrEngine)
-	}
-	f.docker = cli
-	return cli, nil
-}
-
-// LoadModelAndEngine loads the project, then connects to the engine: a
-// project that does not load is reported before the engine is needed.
-func (f *Factory) LoadModelAndEngine(ctx context.Context) (*compose.Model, *client.Client, error) {
-	m, err := f.LoadModel(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	cli, err := f.Docker(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return m, cli, nil
-}
 
 type outputOptions struct {
 	format string
@@ -73,14 +39,14 @@ func (f *Factory) writeVerdict(v report.Verdict, o outputOptions) error {
 	if o.junit != "" {
 		file, err := os.Create(o.junit)
 		if err != nil {
-			return fmt.Errorf("write JUnit: %w", err)
+			return fmt.Errorf("--junit: %w%w", err, silentErr{ErrOutput})
 		}
 		if err := report.WriteJUnit(file, v); err != nil {
 			file.Close()
-			return fmt.Errorf("write JUnit %s: %w", o.junit, err)
+			return fmt.Errorf("write JUnit %s: %w%w", o.junit, err, silentErr{ErrOutput})
 		}
 		if err := file.Close(); err != nil {
-			return err
+			return fmt.Errorf("write JUnit %s: %w%w", o.junit, err, silentErr{ErrOutput})
 		}
 	}
 	if !v.OK {
@@ -90,7 +56,7 @@ func (f *Factory) writeVerdict(v report.Verdict, o outputOptions) error {
 }
 
 func newUpCommand(f *Factory) *cobra.Command {
-	o := runner.UpOptions{}
+	o := up.Options{}
 	out := outputOptions{}
 	var traceFile, cpuProfile string
 	c := &cobra.Command{
@@ -126,7 +92,7 @@ running, prints the partial verdict and exits 130.`,
 				return err
 			}
 			ctx := cmd.Context()
-			m, cli, err := f.LoadModelAndEngine(ctx)
+			m, eng, err := f.LoadModelAndEngine(ctx)
 			if err != nil {
 				return err
 			}
@@ -152,7 +118,8 @@ running, prints the partial verdict and exits 130.`,
 				}
 				defer stop()
 			}
-			v, err := runner.Up(ctx, cli, m, o)
+			o.Warnings = f.Streams.ErrOut
+			v, err := up.Run(ctx, eng, m, o)
 			if err != nil && !errors.Is(err, context.Canceled) && len(v.Services) == 0 {
 				return mapEngineErr(err)
 			}
@@ -199,14 +166,14 @@ func mapEngineErr(err error) error {
 	if err == nil || errors.Is(err, ErrChecksFailed) || errors.Is(err, context.Canceled) {
 		return err
 	}
-	if errors.Is(err, dockerapi.ErrEngine) && !errors.Is(err, ErrEngine) {
+	if errors.Is(err, engine.ErrEngine) && !errors.Is(err, ErrEngine) {
 		return fmt.Errorf("%w%w", err, silentErr{ErrEngine})
 	}
 	return err
 }
 
 func newDownCommand(f *Factory) *cobra.Command {
-	o := dockerapi.DownOptions{}
+	o := engine.DownOptions{}
 	c := &cobra.Command{
 		Use:   "down",
 		Short: "Remove the project's containers and networks (and volumes with -v)",
@@ -217,12 +184,12 @@ label. Named volumes are kept unless -v is given.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			m, cli, err := f.LoadModelAndEngine(ctx)
+			m, eng, err := f.LoadModelAndEngine(ctx)
 			if err != nil {
 				return err
 			}
 			o.Services = append(m.Project.ServiceNames(), m.Project.DisabledServiceNames()...)
-			rep, err := dockerapi.Down(context.WithoutCancel(ctx), cli, m.Project.Name, o)
+			rep, err := eng.Down(context.WithoutCancel(ctx), m.Project.Name, o)
 			for _, n := range rep.Containers {
 				fmt.Fprintf(f.Streams.ErrOut, "removed container %s\n", n)
 			}

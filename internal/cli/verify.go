@@ -12,15 +12,11 @@ import (
 
 	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/report"
-	"github.com/infractl/infractl/internal/runner"
+	"github.com/infractl/infractl/internal/verify"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newVerifyCommand)
-}
-
 func newVerifyCommand(f *Factory) *cobra.Command {
-	o := runner.VerifyOptions{}
+	o := verify.Options{}
 	out := outputOptions{}
 	c := &cobra.Command{
 		Use:   "verify",
@@ -61,12 +57,12 @@ $GITHUB_STEP_SUMMARY.`,
 				return err
 			}
 			ctx := cmd.Context()
-			m, cli, err := f.LoadModelAndEngine(ctx)
+			m, eng, err := f.LoadModelAndEngine(ctx)
 			if err != nil {
 				return err
 			}
 			o.Progress = f.Streams.ErrOut
-			v, err := runner.Verify(ctx, cli, m, o)
+			v, err := verify.Run(ctx, eng, m, o)
 			if err != nil && len(v.Checks) == 0 {
 				return mapEngineErr(err)
 			}

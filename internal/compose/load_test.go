@@ -13,7 +13,7 @@ import (
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "testdata", "compose", name))
+	p, err := filepath.Abs(filepath.Join("..", "..", "testdata", "compose", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,35 +1,76 @@
-// Package dockerapi drives the Docker Engine API (github.com/moby/moby/client)
-// for infractl: it turns compose-go service configurations into containers,
-// networks and volumes labelled exactly as docker compose labels them (so
-// compose and infractl see each other's resources), and implements the
-// scheduler's runtime interface: events, create, start, inspect, exec
-// probes, stop, logs, and down.
+// Package dockerapi is the engine port (internal/engine) implemented for
+// one Docker engine through the Docker Engine API (github.com/moby/moby/
+// client, the only package that imports it): it turns compose-go service
+// configurations into containers, networks and volumes labelled exactly as
+// docker compose labels them (so compose and infractl see each other's
+// resources), and converts the engine's events, states and errors into the
+// port's types.
+//
+// What belongs here: how the Docker engine is called. Policy (what to keep,
+// what is finished or healthy, who owns what) is the port's.
 package dockerapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/moby/client"
+
+	"github.com/infractl/infractl/internal/engine"
 )
 
-// ErrEngine is the category of errors that mean the engine is unreachable
-// or failed (exit code 3).
-var ErrEngine = errors.New("docker engine error")
+// ErrEngine and ErrUnsupported are the port's categories.
+var (
+	ErrEngine      = engine.ErrEngine
+	ErrUnsupported = engine.ErrUnsupported
+)
 
-// Connect returns a client configured from the environment (DOCKER_HOST,
+// Engine is one Docker engine. It implements engine.Engine.
+type Engine struct {
+	cli *client.Client
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// Connect returns the engine configured from the environment (DOCKER_HOST,
 // DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION) with API version
-// negotiation (the client default), and checks that the engine answers. It works against engine
-// API 1.41 (Debian's docker.io 20.10) and current Docker.
-func Connect(ctx context.Context) (*client.Client, error) {
+// negotiation, and checks that it answers. It works against engine API 1.41
+// (Debian's docker.io 20.10) and current Docker.
+func Connect(ctx context.Context) (*Engine, error) {
 	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %v: %w", err, ErrEngine)
 	}
 	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		cli.Close()
 		return nil, fmt.Errorf("cannot reach the Docker engine at %s: %v (is dockerd running? set DOCKER_HOST to point elsewhere): %w",
 			cli.DaemonHost(), err, ErrEngine)
 	}
-	return cli, nil
+	return &Engine{cli: cli}, nil
+}
+
+// Endpoint is the engine's address.
+func (e *Engine) Endpoint() string { return e.cli.DaemonHost() }
+
+// Close releases the client.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// ServerVersion is the engine's version and API version.
+func (e *Engine) ServerVersion(ctx context.Context) (version, api string, err error) {
+	v, err := e.cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return "", "", fmt.Errorf("engine version: %v: %w", err, ErrEngine)
+	}
+	return v.Version, v.APIVersion, nil
+}
+
+// Project checks the project and returns its port (see NewProject).
+func (e *Engine) Project(ctx context.Context, p *types.Project, fresh map[string]bool) (engine.Project, error) {
+	return NewProject(ctx, e.cli, p, fresh)
+}
+
+// engineErr wraps an API error as an engine failure, naming what failed.
+func engineErr(what string, err error) error {
+	return fmt.Errorf("%s: %v: %w", what, err, ErrEngine)
 }

@@ -17,25 +17,9 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
-)
+	"github.com/moby/moby/client/pkg/versions"
 
-// The labels docker compose puts on what it creates.
-const (
-	LabelProject     = "com.docker.compose.project"
-	LabelService     = "com.docker.compose.service"
-	LabelNumber      = "com.docker.compose.container-number"
-	LabelOneoff      = "com.docker.compose.oneoff"
-	LabelConfigHash  = "com.docker.compose.config-hash"
-	LabelWorkingDir  = "com.docker.compose.project.working_dir"
-	LabelConfigFiles = "com.docker.compose.project.config_files"
-	LabelEnvFile     = "com.docker.compose.project.environment_file"
-	LabelDependsOn   = "com.docker.compose.depends_on"
-	LabelVersion     = "com.docker.compose.version"
-	LabelImage       = "com.docker.compose.image"
-	LabelNetwork     = "com.docker.compose.network"
-	LabelVolume      = "com.docker.compose.volume"
-	// LabelManagedBy marks what infractl created (compose ignores it).
-	LabelManagedBy = "io.infractl.managed-by"
+	"github.com/infractl/infractl/internal/engine"
 )
 
 // ComposeVersion is the version written into com.docker.compose.version.
@@ -104,22 +88,11 @@ func isEmpty(v any) bool {
 	return false
 }
 
-// ContainerName is the name compose gives the first container of a service.
-func ContainerName(project string, sc types.ServiceConfig) string {
-	if sc.ContainerName != "" {
-		return sc.ContainerName
-	}
-	return project + "-" + sc.Name + "-1"
-}
-
-// ImageName is the image a service runs: its image, or the one compose
-// would have built for it.
-func ImageName(project string, sc types.ServiceConfig) string {
-	if sc.Image != "" {
-		return sc.Image
-	}
-	return project + "-" + sc.Name
-}
+// ContainerName and ImageName are compose's conventions (engine's).
+var (
+	ContainerName = engine.ContainerName
+	ImageName     = engine.ImageName
+)
 
 // fileCopy is a file to copy into a container before it starts
 // (environment- or content-based secrets and configs).
@@ -147,7 +120,7 @@ type createSpec struct {
 
 // buildSpec converts a compose service into container create options.
 func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*createSpec, error) {
-	hashes, err := ServiceHashes(sc)
+	hashes, err := engine.ServiceHashes(sc)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +184,7 @@ func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*cr
 		if hc.StartPeriod != nil {
 			h.StartPeriod = time.Duration(*hc.StartPeriod)
 		}
-		if hc.StartInterval != nil && versionAtLeast(apiVersion, "1.44") {
+		if hc.StartInterval != nil && versions.GreaterThanOrEqualTo(apiVersion, "1.44") {
 			h.StartInterval = time.Duration(*hc.StartInterval)
 		}
 		if hc.Retries != nil {
@@ -474,15 +447,4 @@ func withProto(p string) string {
 		return p
 	}
 	return p + "/tcp"
-}
-
-// versionAtLeast compares API versions "1.41" >= "1.44".
-func versionAtLeast(have, want string) bool {
-	hm, hn, _ := strings.Cut(have, ".")
-	wm, wn, _ := strings.Cut(want, ".")
-	a, _ := strconv.Atoi(hm)
-	b, _ := strconv.Atoi(hn)
-	c, _ := strconv.Atoi(wm)
-	d, _ := strconv.Atoi(wn)
-	return a > c || a == c && b >= d
 }

@@ -20,7 +20,7 @@ import (
 
 func load(t *testing.T, dir string, envFiles ...string) *compose.Model {
 	t.Helper()
-	abs, err := filepath.Abs(filepath.Join("..", "testdata", "compose", dir))
+	abs, err := filepath.Abs(filepath.Join("..", "..", "testdata", "compose", dir))
 	if err != nil {
 		t.Fatal(err)
 	}

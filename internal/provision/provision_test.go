@@ -20,7 +20,7 @@ import (
 
 func load(t *testing.T, dir string, env ...string) *compose.Model {
 	t.Helper()
-	abs, _ := filepath.Abs(filepath.Join("..", "testdata", "compose", dir))
+	abs, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "compose", dir))
 	var envFiles []string
 	for _, e := range env {
 		envFiles = append(envFiles, filepath.Join(abs, e))

@@ -354,3 +354,18 @@ func failureText(s ServiceVerdict) string {
 	}
 	return text
 }
+
+// Tail returns the last n lines of s (20 when n <= 0), none for an empty s.
+func Tail(s string, n int) []string {
+	if n <= 0 {
+		n = 20
+	}
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}

@@ -9,11 +9,14 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/infractl/infractl/internal/engine"
 )
 
-// ErrCycle means the nodes' dependencies form a cycle (the loader reports
-// cycles first; this is a guard).
-var ErrCycle = errors.New("dependency cycle")
+// ErrStuck means no node can make progress: nothing runs, nothing is in
+// flight, and every node left waits on another that waits (a dependency
+// cycle; the loader refuses cycles first, so this is a guard).
+var ErrStuck = errors.New("no service can start: they wait on each other")
 
 type phase int
 
@@ -45,8 +48,8 @@ type nodeState struct {
 type msg struct {
 	node   string
 	kind   string // prepared, started, inspected, probed, event
-	cont   Container
-	state  State
+	cont   engine.Prepared
+	state  engine.State
 	err    error
 	ok     bool
 	output string
@@ -73,6 +76,9 @@ func New(rt Runtime, clock clockwork.Clock, opts Options) *Scheduler {
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 5 * time.Minute
 	}
+	if opts.EngineLossTimeout <= 0 {
+		opts.EngineLossTimeout = 10 * time.Second
+	}
 	return &Scheduler{rt: rt, clock: clock, opts: opts}
 }
 
@@ -94,9 +100,6 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 				st[d.Target].waitedOn = true
 			}
 		}
-	}
-	if err := checkAcyclic(nodes); err != nil {
-		return nil, err
 	}
 
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
@@ -124,16 +127,25 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 		}()
 	}
 
-	tickEvery := s.opts.SafetyInterval
-	if s.opts.ProbeInterval > 0 && s.opts.ProbeInterval < tickEvery {
-		tickEvery = s.opts.ProbeInterval
-	}
-	ticker := s.clock.NewTicker(tickEvery)
+	ticker := s.clock.NewTicker(s.opts.TickEvery())
 	defer ticker.Stop()
 
 	interrupted := false
+	received := 0 // engine events and ticks taken (Options.Idle)
+	var stash []msg
 	var engineErr error
 	var last Input // what the loop processed last (Trace)
+	// The engine is presumed lost from lostSince (a broken event stream or
+	// a failed inspect) until a call succeeds; after EngineLossTimeout the
+	// run ends with an engine error.
+	var lostSince time.Time
+	var lostCause error
+	streamBroken := false
+	engineTrouble := func(err error, now time.Time) {
+		if lostSince.IsZero() {
+			lostSince, lostCause = now, err
+		}
+	}
 
 	notify := func(ns *nodeState) {
 		if s.opts.Observer != nil {
@@ -152,7 +164,7 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 		notify(ns)
 	}
 	// apply folds a state (from inspect or prepare) into a node.
-	apply := func(ns *nodeState, state State, now time.Time) {
+	apply := func(ns *nodeState, state engine.State, now time.Time) {
 		if state.Running || state.Exited {
 			if !ns.started {
 				ns.started = true
@@ -182,6 +194,99 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 			ns.exited = true
 			ns.res.ExitCode = state.ExitCode
 			ns.res.Exited = orNow(state.FinishedAt, now)
+		}
+	}
+
+	handleEvent := func(ev engine.Event) {
+		received++
+		name, known := byID[ev.ContainerID]
+		if !known {
+			return
+		}
+		ns := st[name]
+		if ns.phase == finished && !(ns.node.Init && ev.Action == engine.ActionDie) {
+			return
+		}
+		t := orNow(ev.Time, s.clock.Now())
+		last = Input{Node: name, Action: ev.Action, EngineTime: ev.Time, Received: s.clock.Now()}
+		if ev.Health != "" {
+			last.Action += ": " + ev.Health
+		}
+		switch ev.Action {
+		case engine.ActionStart:
+			apply(ns, engine.State{Running: true, StartedAt: t}, t)
+		case engine.ActionDie:
+			apply(ns, engine.State{Exited: true, ExitCode: ev.ExitCode, FinishedAt: t}, t)
+		case engine.ActionHealth:
+			apply(ns, engine.State{Running: true, Health: ev.Health}, t)
+		}
+	}
+
+	handleMsg := func(m msg) {
+		now := s.clock.Now()
+		last = Input{Node: m.node, Action: m.kind, Received: now}
+		ns := st[m.node]
+		switch m.kind {
+		case "prepared":
+			inflight--
+			if m.err != nil {
+				if interrupted {
+					return
+				}
+				engineErr = fmt.Errorf("service %q: %w", m.node, m.err)
+				finish(ns, Error, m.err.Error())
+				return
+			}
+			ns.res.ContainerID, ns.res.Reused, ns.res.Prepared = m.cont.ID, m.cont.Reused, now
+			byID[m.cont.ID] = m.node
+			if ns.phase == finished {
+				return
+			}
+			ns.phase = prepared
+			ns.hasHealth = m.cont.Healthcheck
+			apply(ns, m.cont.State, now)
+			notify(ns)
+		case "started":
+			inflight--
+			if ns.phase == finished {
+				return
+			}
+			if m.err != nil {
+				finish(ns, Failed, "start failed: "+m.err.Error())
+				return
+			}
+			apply(ns, engine.State{Running: true}, now)
+			notify(ns)
+		case "inspected":
+			inflight--
+			switch {
+			case m.err == nil:
+				lostSince, lostCause = time.Time{}, nil
+				if ns.phase != finished {
+					apply(ns, m.state, now)
+				}
+			case errors.Is(m.err, engine.ErrEngine):
+				engineTrouble(m.err, now)
+			case ns.phase != finished:
+				// Not the engine's fault: the container is gone
+				// (removed by hand or by another run).
+				finish(ns, Failed, "its container disappeared: "+m.err.Error())
+			}
+		case "probed":
+			inflight--
+			ns.probing = false
+			ns.lastProbe = now
+			if m.output != "" {
+				ns.res.Detail = lastLine(m.output)
+			}
+			if m.ok && !ns.healthy && ns.phase != finished {
+				ns.healthy = true
+				ns.res.Ready = now
+				ns.res.ReadyBy = "probe"
+				notify(ns)
+			}
+		case "stopped":
+			inflight--
 		}
 	}
 
@@ -217,14 +322,20 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 
 		if !interrupted && engineErr == nil {
 			s.evaluate(runCtx, st, &inflight, send, finish, now, last)
+			if inflight == 0 && stuck(st) {
+				for _, name := range sortedNames(st) {
+					finish(st[name], Error, ErrStuck.Error())
+				}
+				engineErr = ErrStuck
+			}
 		}
 
 		if allFinished(st) && inflight == 0 {
 			break
 		}
 		if engineErr != nil && inflight == 0 {
-			for _, ns := range st {
-				finish(ns, Error, engineErr.Error())
+			for _, name := range sortedNames(st) {
+				finish(st[name], Error, engineErr.Error())
 			}
 			break
 		}
@@ -233,103 +344,93 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 		if !interrupted {
 			done = ctx.Done()
 		}
+		// Engine events come first: they carry the engine's own time, and
+		// a tick's inspect must not overtake the event that says the same.
+		if events != nil {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					events = nil
+				} else {
+					handleEvent(ev)
+				}
+				continue
+			default:
+			}
+		}
+		if len(stash) > 0 {
+			m := stash[0]
+			stash = stash[1:]
+			handleMsg(m)
+			continue
+		}
+		if s.opts.Idle != nil && inflight == 0 && len(inbox) == 0 && len(events) == 0 && len(ticker.Chan()) == 0 {
+			s.opts.Idle(received)
+		}
 		select {
 		case <-done:
 			continue
 		case m := <-inbox:
-			now := s.clock.Now()
-			last = Input{Node: m.node, Action: m.kind, Received: now}
-			ns := st[m.node]
-			switch m.kind {
-			case "prepared":
-				inflight--
-				if m.err != nil {
-					if interrupted {
-						continue
-					}
-					engineErr = fmt.Errorf("service %q: %w", m.node, m.err)
-					finish(ns, Error, m.err.Error())
-					continue
-				}
-				ns.res.ContainerID, ns.res.Reused, ns.res.Prepared = m.cont.ID, m.cont.Reused, now
-				byID[m.cont.ID] = m.node
-				if ns.phase == finished {
-					continue
-				}
-				ns.phase = prepared
-				ns.hasHealth = m.cont.Healthcheck
-				apply(ns, m.cont.State, now)
-				notify(ns)
-			case "started":
-				inflight--
-				if ns.phase == finished {
-					continue
-				}
-				if m.err != nil {
-					finish(ns, Failed, "start failed: "+m.err.Error())
-					continue
-				}
-				apply(ns, State{Running: true}, now)
-				notify(ns)
-			case "inspected":
-				inflight--
-				if m.err == nil && ns.phase != finished {
-					apply(ns, m.state, now)
-				}
-			case "probed":
-				inflight--
-				ns.probing = false
-				ns.lastProbe = now
-				if m.output != "" {
-					ns.res.Detail = lastLine(m.output)
-				}
-				if m.ok && !ns.healthy && ns.phase != finished {
-					ns.healthy = true
-					ns.res.Ready = now
-					ns.res.ReadyBy = "probe"
-					notify(ns)
-				}
-			case "stopped":
-				inflight--
+			if len(events) > 0 {
+				// An event the engine sent before this answer was made
+				// goes first (an inspect must not overtake the die event
+				// whose effect it saw).
+				stash = append(stash, m)
+				continue
 			}
+			handleMsg(m)
 		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				continue
 			}
-			name, known := byID[ev.ContainerID]
-			if !known {
-				continue
-			}
-			ns := st[name]
-			if ns.phase == finished && !(ns.node.Init && ev.Action == "die") {
-				continue
-			}
-			t := orNow(ev.Time, s.clock.Now())
-			last = Input{Node: name, Action: ev.Action, EngineTime: ev.Time, Received: s.clock.Now()}
-			if ev.Health != "" {
-				last.Action += ": " + ev.Health
-			}
-			switch ev.Action {
-			case "start":
-				apply(ns, State{Running: true, StartedAt: t}, t)
-			case "die":
-				apply(ns, State{Exited: true, ExitCode: ev.ExitCode, FinishedAt: t}, t)
-			case "health_status":
-				apply(ns, State{Running: true, Health: ev.Health}, t)
-			}
+			handleEvent(ev)
 		case err, ok := <-evErrs:
 			if !ok {
 				evErrs = nil
 				continue
 			}
 			if err != nil && !interrupted && runCtx.Err() == nil {
-				// The stream broke: keep going on the safety-net inspects.
+				// The stream broke: resubscribe on the next tick and
+				// inspect every running container then, so nothing that
+				// happened meanwhile is missed.
 				events, evErrs = nil, nil
+				streamBroken = true
+				engineTrouble(fmt.Errorf("the engine's event stream broke: %w", err), s.clock.Now())
 			}
 		case <-ticker.Chan():
+			received++
 			now := s.clock.Now()
 			last = Input{Action: "tick", Received: now}
+			if streamBroken && !interrupted {
+				streamBroken = false
+				events, evErrs = s.rt.Events(runCtx)
+				for _, ns := range st {
+					ns.lastCheck = time.Time{}
+				}
+			}
+			if !lostSince.IsZero() && now.Sub(lostSince) >= s.opts.EngineLossTimeout && engineErr == nil && !interrupted {
+				engineErr = fmt.Errorf("lost the Docker engine for %s: %w", s.opts.EngineLossTimeout, lostCause)
+				s.abandon(runCtx, st, &inflight, send, finish, engineErr)
+				continue
+			}
+			if !lostSince.IsZero() && engineErr == nil && !interrupted {
+				// Ask the engine about one container: an answer ends the
+				// loss, running or not.
+				for _, name := range sortedNames(st) {
+					ns := st[name]
+					if ns.res.ContainerID == "" || ns.phase == running {
+						continue
+					}
+					id := ns.res.ContainerID
+					inflight++
+					go func() {
+						state, err := s.rt.Inspect(runCtx, id)
+						send(msg{node: name, kind: "inspected", state: state, err: err})
+					}()
+					break
+				}
+			}
 			for _, name := range sortedNames(st) {
 				ns := st[name]
 				if ns.phase != running || ns.res.ContainerID == "" {
@@ -568,35 +669,42 @@ func lastLine(s string) string {
 	return s
 }
 
-func checkAcyclic(nodes []Node) error {
-	deps := map[string][]string{}
-	for _, n := range nodes {
-		for _, d := range n.Deps {
-			deps[n.Name] = append(deps[n.Name], d.Target)
-		}
-	}
-	state := map[string]int{}
-	var visit func(string) bool
-	visit = func(n string) bool {
-		if state[n] == 1 {
+// stuck reports a run where nothing runs or is being started and nodes are
+// left that cannot start: each waits on another that waits.
+func stuck(st map[string]*nodeState) bool {
+	left := false
+	for _, ns := range st {
+		switch ns.phase {
+		case preparing, starting, running:
 			return false
-		}
-		if state[n] == 2 {
-			return true
-		}
-		state[n] = 1
-		for _, d := range deps[n] {
-			if !visit(d) {
-				return false
-			}
-		}
-		state[n] = 2
-		return true
-	}
-	for _, n := range nodes {
-		if !visit(n.Name) {
-			return fmt.Errorf("%w through %q", ErrCycle, n.Name)
+		case prepared, pending:
+			left = true
 		}
 	}
-	return nil
+	return left
+}
+
+// abandon ends a run whose engine is gone: every unfinished node is an
+// error, and the inits this run started are stopped if the engine answers
+// (best effort, bounded); those it could not stop say so.
+func (s *Scheduler) abandon(ctx context.Context, st map[string]*nodeState, inflight *int, send func(msg), finish func(*nodeState, Outcome, string), cause error) {
+	for _, name := range sortedNames(st) {
+		ns := st[name]
+		if ns.phase == finished {
+			continue
+		}
+		detail := cause.Error()
+		if ns.node.Init && ns.ranByUs && ns.res.ContainerID != "" && (ns.phase == running || ns.phase == starting) {
+			*inflight++
+			id := ns.res.ContainerID
+			go func() {
+				sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				err := s.rt.Stop(sctx, id)
+				send(msg{node: name, kind: "stopped", err: err})
+			}()
+			detail += "; its container may still run (infractl down removes it)"
+		}
+		finish(ns, Error, detail)
+	}
 }

@@ -9,157 +9,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
+	"github.com/infractl/infractl/internal/engine/memengine"
 	"github.com/infractl/infractl/internal/scheduler"
 )
 
-// behavior scripts a fake container: what happens after it starts, in
-// fake-clock time.
-type behavior struct {
-	exitAfter    time.Duration // exits then (0: runs forever)
-	exitCode     int
-	healthyAfter time.Duration // engine reports healthy then (0: never)
-	health       bool          // has a healthcheck
-	unhealthy    time.Duration // engine reports unhealthy then
-	probeOKAfter time.Duration // a probe passes from then on (0: never)
-	healthOutput string
-}
-
-// fakeRuntime is the in-memory engine: containers follow their behavior on
-// the fake clock and emit the events the real engine would.
-type fakeRuntime struct {
-	clock     *clockwork.FakeClock
-	behaviors map[string]behavior
-	dropAll   bool // the event stream loses every event (safety net test)
-
-	mu      sync.Mutex
-	events  chan scheduler.Event
-	state   map[string]*scheduler.State
-	started map[string]time.Time
-	order   []string
-	stopped []string
-	running int
-	maxRun  map[bool]int // by init-ness: the most containers running at once
-}
-
-func newFake(clock *clockwork.FakeClock, b map[string]behavior) *fakeRuntime {
-	return &fakeRuntime{
-		clock: clock, behaviors: b,
-		events:  make(chan scheduler.Event, 1024),
-		state:   map[string]*scheduler.State{},
-		started: map[string]time.Time{},
-		maxRun:  map[bool]int{},
-	}
-}
-
-func (f *fakeRuntime) Events(ctx context.Context) (<-chan scheduler.Event, <-chan error) {
-	return f.events, make(chan error)
-}
-
-func (f *fakeRuntime) Prepare(_ context.Context, node string) (scheduler.Container, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.state[node] = &scheduler.State{}
-	return scheduler.Container{ID: "id-" + node, Healthcheck: f.behaviors[node].health}, nil
-}
-
-func (f *fakeRuntime) emit(ev scheduler.Event) {
-	if !f.dropAll {
-		f.events <- ev
-	}
-}
-
-func (f *fakeRuntime) Start(_ context.Context, id string) error {
-	node := strings.TrimPrefix(id, "id-")
-	b := f.behaviors[node]
-	f.mu.Lock()
-	now := f.clock.Now()
-	st := f.state[node]
-	st.Running, st.StartedAt = true, now
-	if b.health {
-		st.Health = "starting"
-		st.HealthOutput = b.healthOutput
-	}
-	f.started[node] = now
-	f.order = append(f.order, node)
-	f.running++
-	init := b.exitAfter > 0
-	count := 0
-	for n, s := range f.state {
-		if s.Running && (f.behaviors[n].exitAfter > 0) == init {
-			count++
-		}
-	}
-	f.maxRun[init] = max(f.maxRun[init], count)
-	f.mu.Unlock()
-	f.emit(scheduler.Event{ContainerID: id, Action: "start", Time: now})
-	if b.exitAfter > 0 {
-		f.clock.AfterFunc(b.exitAfter, func() {
-			f.mu.Lock()
-			if !st.Running {
-				f.mu.Unlock()
-				return
-			}
-			st.Running, st.Exited, st.ExitCode, st.FinishedAt = false, true, b.exitCode, f.clock.Now()
-			f.mu.Unlock()
-			f.emit(scheduler.Event{ContainerID: id, Action: "die", ExitCode: b.exitCode, Time: f.clock.Now()})
-		})
-	}
-	if b.healthyAfter > 0 {
-		f.clock.AfterFunc(b.healthyAfter, func() {
-			f.mu.Lock()
-			st.Health = "healthy"
-			f.mu.Unlock()
-			f.emit(scheduler.Event{ContainerID: id, Action: "health_status", Health: "healthy", Time: f.clock.Now()})
-		})
-	}
-	if b.unhealthy > 0 {
-		f.clock.AfterFunc(b.unhealthy, func() {
-			f.mu.Lock()
-			st.Health = "unhealthy"
-			f.mu.Unlock()
-			f.emit(scheduler.Event{ContainerID: id, Action: "health_status", Health: "unhealthy", Time: f.clock.Now()})
-		})
-	}
-	return nil
-}
-
-func (f *fakeRuntime) Inspect(_ context.Context, id string) (scheduler.State, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return *f.state[strings.TrimPrefix(id, "id-")], nil
-}
-
-func (f *fakeRuntime) Probe(_ context.Context, node, _ string) (bool, string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b := f.behaviors[node]
-	ok := b.probeOKAfter > 0 && f.clock.Now().Sub(f.started[node]) >= b.probeOKAfter
-	return ok, b.healthOutput, nil
-}
-
-func (f *fakeRuntime) Stop(_ context.Context, id string) error {
-	node := strings.TrimPrefix(id, "id-")
-	f.mu.Lock()
-	st := f.state[node]
-	wasRunning := st.Running
-	st.Running, st.Exited, st.ExitCode, st.FinishedAt = false, true, 137, f.clock.Now()
-	f.stopped = append(f.stopped, node)
-	f.mu.Unlock()
-	if wasRunning {
-		f.emit(scheduler.Event{ContainerID: id, Action: "die", ExitCode: 137, Time: f.clock.Now()})
-	}
-	return nil
-}
-
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// run drives the scheduler on the fake clock in 50 ms steps until it
-// returns (at most 20 minutes of fake time).
-func run(t *testing.T, ctx context.Context, f *fakeRuntime, opts scheduler.Options, nodes []scheduler.Node, onStep func(now time.Duration)) (map[string]scheduler.Result, error) {
+// run drives the scheduler on the in-memory engine's clock: it steps the
+// clock one tick at a time, and only when the scheduler is idle and has
+// taken every event and tick delivered, so each run is the same run.
+func run(t *testing.T, ctx context.Context, e *memengine.Engine, opts scheduler.Options, nodes []scheduler.Node, onStep func(now time.Duration)) (map[string]scheduler.Result, error) {
 	t.Helper()
-	s := scheduler.New(f, f.clock, opts)
+	var mu sync.Mutex
+	idle := -1
+	wake := make(chan struct{}, 1)
+	opts.Idle = func(n int) {
+		mu.Lock()
+		idle = n
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	s := scheduler.New(e.BareProject("p"), e.Clock, opts)
 	type out struct {
 		res []scheduler.Result
 		err error
@@ -169,20 +42,32 @@ func run(t *testing.T, ctx context.Context, f *fakeRuntime, opts scheduler.Optio
 		r, err := s.Run(ctx, nodes)
 		done <- out{r, err}
 	}()
-	for step := 0; step < 24000; step++ {
-		select {
-		case o := <-done:
-			m := map[string]scheduler.Result{}
-			for _, r := range o.res {
-				m[r.Name] = r
+	result := func(o out) (map[string]scheduler.Result, error) {
+		m := map[string]scheduler.Result{}
+		for _, r := range o.res {
+			m[r.Name] = r
+		}
+		return m, o.err
+	}
+	step := opts.TickEvery()
+	for e.Clock.Since(t0) < 20*time.Minute {
+		for {
+			mu.Lock()
+			ready := idle == e.Delivered()
+			mu.Unlock()
+			if ready {
+				break
 			}
-			return m, o.err
-		case <-time.After(200 * time.Microsecond):
+			select {
+			case o := <-done:
+				return result(o)
+			case <-wake:
+			}
 		}
-		f.clock.Advance(50 * time.Millisecond)
 		if onStep != nil {
-			onStep(f.clock.Since(t0))
+			onStep(e.Clock.Since(t0))
 		}
+		e.Step(step)
 	}
 	t.Fatal("scheduler did not finish within 20 minutes of fake time")
 	return nil, nil
@@ -203,11 +88,10 @@ func defaults() scheduler.Options {
 }
 
 func TestChainRunsInOrderAndDispatchesOnTheEvent(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{
-		"db":    {health: true, healthyAfter: 2 * time.Second},
-		"init1": {exitAfter: time.Second},
-		"init2": {exitAfter: time.Second},
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"db":    {Healthcheck: true, HealthyAfter: 2 * time.Second},
+		"init1": {ExitAfter: time.Second},
+		"init2": {ExitAfter: time.Second},
 		"app":   {},
 	})
 	nodes := []scheduler.Node{
@@ -216,7 +100,7 @@ func TestChainRunsInOrderAndDispatchesOnTheEvent(t *testing.T) {
 		{Name: "init2", Init: true, Deps: []scheduler.Dep{completed("init1"), healthy("db")}},
 		{Name: "app", Deps: []scheduler.Dep{completed("init2")}},
 	}
-	res, err := run(t, t.Context(), f, defaults(), nodes, nil)
+	res, err := run(t, t.Context(), e, defaults(), nodes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +109,7 @@ func TestChainRunsInOrderAndDispatchesOnTheEvent(t *testing.T) {
 			t.Errorf("%s: outcome %q (%s)", n, res[n].Outcome, res[n].Detail)
 		}
 	}
-	if got := strings.Join(f.order, ","); got != "db,init1,init2,app" {
+	if got := strings.Join(e.Order(), ","); got != "db,init1,init2,app" {
 		t.Errorf("start order = %s", got)
 	}
 	// Each dependent starts in the same fake-clock step as the event that
@@ -245,13 +129,12 @@ func TestChainRunsInOrderAndDispatchesOnTheEvent(t *testing.T) {
 }
 
 func TestFailedInitBlocksDependentsOnly(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{
-		"db":       {health: true, healthyAfter: time.Second},
-		"bad-init": {exitAfter: time.Second, exitCode: 3},
-		"after":    {exitAfter: time.Second},
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"db":       {Healthcheck: true, HealthyAfter: time.Second},
+		"bad-init": {ExitAfter: time.Second, ExitCode: 3},
+		"after":    {ExitAfter: time.Second},
 		"app":      {},
-		"ok-init":  {exitAfter: time.Second},
+		"ok-init":  {ExitAfter: time.Second},
 	})
 	nodes := []scheduler.Node{
 		{Name: "db"},
@@ -260,7 +143,7 @@ func TestFailedInitBlocksDependentsOnly(t *testing.T) {
 		{Name: "app", Deps: []scheduler.Dep{completed("after")}},
 		{Name: "ok-init", Init: true, Deps: []scheduler.Dep{healthy("db")}},
 	}
-	res, err := run(t, t.Context(), f, defaults(), nodes, nil)
+	res, err := run(t, t.Context(), e, defaults(), nodes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +169,7 @@ func TestFailedInitBlocksDependentsOnly(t *testing.T) {
 	if res["bad-init"].ExitCode != 3 {
 		t.Errorf("exit code %d, want 3", res["bad-init"].ExitCode)
 	}
-	for _, n := range f.order {
+	for _, n := range e.Order() {
 		if n == "after" || n == "app" {
 			t.Errorf("%s was started", n)
 		}
@@ -294,15 +177,14 @@ func TestFailedInitBlocksDependentsOnly(t *testing.T) {
 }
 
 func TestBackendNeverHealthyTimesOutWithLastHealthOutput(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{
-		"db":   {health: true, healthOutput: "connection refused\n"},
-		"init": {exitAfter: time.Second},
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"db":   {Healthcheck: true, HealthOutput: "connection refused\n"},
+		"init": {ExitAfter: time.Second},
 	})
 	nodes := []scheduler.Node{{Name: "db"}, {Name: "init", Init: true, Deps: []scheduler.Dep{healthy("db")}}}
 	opts := defaults()
 	opts.ReadyTimeout = 10 * time.Second
-	res, err := run(t, t.Context(), f, opts, nodes, nil)
+	res, err := run(t, t.Context(), e, opts, nodes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,30 +200,31 @@ func TestBackendNeverHealthyTimesOutWithLastHealthOutput(t *testing.T) {
 }
 
 func TestUnhealthyBackendBlocks(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{
-		"db":   {health: true, unhealthy: 3 * time.Second, healthOutput: "pg_isready: no response"},
-		"init": {exitAfter: time.Second},
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"db":   {Healthcheck: true, UnhealthyAfter: 3 * time.Second, HealthOutput: "pg_isready: no response"},
+		"init": {ExitAfter: time.Second},
 	})
 	nodes := []scheduler.Node{{Name: "db"}, {Name: "init", Init: true, Deps: []scheduler.Dep{healthy("db")}}}
-	res, _ := run(t, t.Context(), f, defaults(), nodes, nil)
+	res, err := run(t, t.Context(), e, defaults(), nodes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if res["db"].Outcome != scheduler.Unhealthy || res["init"].BlockedBy != "db" {
 		t.Errorf("db %q, init %q by %q", res["db"].Outcome, res["init"].Outcome, res["init"].BlockedBy)
 	}
 }
 
 func TestProbeSeesReadinessBeforeTheHealthInterval(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{
+	e := memengine.New(t0, map[string]memengine.Behavior{
 		// Docker would say healthy only at the next 30 s interval; the
 		// test itself passes after 2 s.
-		"db":   {health: true, healthyAfter: 30 * time.Second, probeOKAfter: 2 * time.Second},
-		"init": {exitAfter: time.Second},
+		"db":   {Healthcheck: true, HealthyAfter: 30 * time.Second, ProbeOKAfter: 2 * time.Second},
+		"init": {ExitAfter: time.Second},
 	})
 	nodes := []scheduler.Node{{Name: "db"}, {Name: "init", Init: true, Deps: []scheduler.Dep{healthy("db")}}}
 	opts := defaults()
 	opts.ProbeInterval = 250 * time.Millisecond
-	res, err := run(t, t.Context(), f, opts, nodes, nil)
+	res, err := run(t, t.Context(), e, opts, nodes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,39 +237,40 @@ func TestProbeSeesReadinessBeforeTheHealthInterval(t *testing.T) {
 }
 
 func TestOptionalDependencyFailureDoesNotBlock(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{
-		"seed": {exitAfter: time.Second, exitCode: 1},
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"seed": {ExitAfter: time.Second, ExitCode: 1},
 		"app":  {},
 	})
 	nodes := []scheduler.Node{
 		{Name: "seed", Init: true},
 		{Name: "app", Deps: []scheduler.Dep{{Target: "seed", Condition: scheduler.Completed, Required: false}}},
 	}
-	res, _ := run(t, t.Context(), f, defaults(), nodes, nil)
+	res, err := run(t, t.Context(), e, defaults(), nodes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if res["app"].Outcome != scheduler.OK {
 		t.Errorf("app = %q (%s)", res["app"].Outcome, res["app"].Detail)
 	}
 }
 
 func TestParallelBoundsRunningInits(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	b := map[string]behavior{"db": {health: true, healthyAfter: time.Second}}
+	b := map[string]memengine.Behavior{"db": {Healthcheck: true, HealthyAfter: time.Second}}
 	nodes := []scheduler.Node{{Name: "db"}}
 	for i := range 6 {
 		n := fmt.Sprintf("init-%d", i)
-		b[n] = behavior{exitAfter: time.Second}
+		b[n] = memengine.Behavior{ExitAfter: time.Second}
 		nodes = append(nodes, scheduler.Node{Name: n, Init: true, Deps: []scheduler.Dep{healthy("db")}})
 	}
-	f := newFake(clock, b)
+	e := memengine.New(t0, b)
 	opts := defaults()
 	opts.Parallel = 2
-	res, err := run(t, t.Context(), f, opts, nodes, nil)
+	res, err := run(t, t.Context(), e, opts, nodes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.maxRun[true] != 2 {
-		t.Errorf("at most %d inits ran at once, want 2", f.maxRun[true])
+	if e.MaxRunning(true) != 2 {
+		t.Errorf("at most %d inits ran at once, want 2", e.MaxRunning(true))
 	}
 	for n, r := range res {
 		if r.Outcome != scheduler.OK {
@@ -396,11 +280,10 @@ func TestParallelBoundsRunningInits(t *testing.T) {
 }
 
 func TestInterruptStopsRunningInitsAndKeepsBackends(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{
-		"db":    {health: true, healthyAfter: time.Second},
-		"slow":  {exitAfter: time.Hour},
-		"after": {exitAfter: time.Second},
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"db":    {Healthcheck: true, HealthyAfter: time.Second},
+		"slow":  {ExitAfter: time.Hour},
+		"after": {ExitAfter: time.Second},
 	})
 	nodes := []scheduler.Node{
 		{Name: "db"},
@@ -408,7 +291,7 @@ func TestInterruptStopsRunningInitsAndKeepsBackends(t *testing.T) {
 		{Name: "after", Init: true, Deps: []scheduler.Dep{completed("slow")}},
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	res, err := run(t, ctx, f, defaults(), nodes, func(now time.Duration) {
+	res, err := run(t, ctx, e, defaults(), nodes, func(now time.Duration) {
 		if now >= 5*time.Second {
 			cancel()
 		}
@@ -416,7 +299,7 @@ func TestInterruptStopsRunningInitsAndKeepsBackends(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if got := strings.Join(f.stopped, ","); got != "slow" {
+	if got := strings.Join(e.Stopped(), ","); got != "slow" {
 		t.Errorf("stopped = %q, want only the running init", got)
 	}
 	if res["slow"].Outcome != scheduler.Interrupted || res["after"].Outcome != scheduler.Interrupted {
@@ -428,14 +311,13 @@ func TestInterruptStopsRunningInitsAndKeepsBackends(t *testing.T) {
 }
 
 func TestSafetyNetInspectFinishesWithoutEvents(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{
-		"db":   {health: true, healthyAfter: time.Second},
-		"init": {exitAfter: time.Second},
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"db":   {Healthcheck: true, HealthyAfter: time.Second},
+		"init": {ExitAfter: time.Second},
 	})
-	f.dropAll = true
+	e.DropEvents = true
 	nodes := []scheduler.Node{{Name: "db"}, {Name: "init", Init: true, Deps: []scheduler.Dep{healthy("db")}}}
-	res, err := run(t, t.Context(), f, defaults(), nodes, nil)
+	res, err := run(t, t.Context(), e, defaults(), nodes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,27 +327,28 @@ func TestSafetyNetInspectFinishesWithoutEvents(t *testing.T) {
 }
 
 func TestInitTimeout(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{"hang": {exitAfter: time.Hour}})
+	e := memengine.New(t0, map[string]memengine.Behavior{"hang": {ExitAfter: time.Hour}})
 	opts := defaults()
 	opts.InitTimeout = 3 * time.Second
-	res, err := run(t, t.Context(), f, opts, []scheduler.Node{{Name: "hang", Init: true}}, nil)
+	res, err := run(t, t.Context(), e, opts, []scheduler.Node{{Name: "hang", Init: true}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res["hang"].Outcome != scheduler.TimedOut {
 		t.Errorf("outcome %q", res["hang"].Outcome)
 	}
-	if len(f.stopped) != 1 {
-		t.Errorf("the timed-out init was not stopped: %v", f.stopped)
+	if len(e.Stopped()) != 1 {
+		t.Errorf("the timed-out init was not stopped: %v", e.Stopped())
 	}
 }
 
 func TestNoHealthcheckButWaitedHealthy(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{"db": {}, "init": {exitAfter: time.Second}})
+	e := memengine.New(t0, map[string]memengine.Behavior{"db": {}, "init": {ExitAfter: time.Second}})
 	nodes := []scheduler.Node{{Name: "db"}, {Name: "init", Init: true, Deps: []scheduler.Dep{healthy("db")}}}
-	res, _ := run(t, t.Context(), f, defaults(), nodes, nil)
+	res, err := run(t, t.Context(), e, defaults(), nodes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if res["db"].Outcome != scheduler.Unhealthy || !strings.Contains(res["db"].Detail, "no healthcheck") {
 		t.Errorf("db = %q %q", res["db"].Outcome, res["db"].Detail)
 	}
@@ -475,21 +358,22 @@ func TestNoHealthcheckButWaitedHealthy(t *testing.T) {
 }
 
 func TestStartedCondition(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{"a": {}, "b": {}})
+	e := memengine.New(t0, map[string]memengine.Behavior{"a": {}, "b": {}})
 	nodes := []scheduler.Node{{Name: "a"}, {Name: "b", Deps: []scheduler.Dep{started("a")}}}
-	res, _ := run(t, t.Context(), f, defaults(), nodes, nil)
-	if res["b"].Outcome != scheduler.OK || strings.Join(f.order, ",") != "a,b" {
-		t.Errorf("b = %q, order %v", res["b"].Outcome, f.order)
+	res, err := run(t, t.Context(), e, defaults(), nodes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res["b"].Outcome != scheduler.OK || strings.Join(e.Order(), ",") != "a,b" {
+		t.Errorf("b = %q, order %v", res["b"].Outcome, e.Order())
 	}
 }
 
 func TestTraceNamesTheEventThatTriggeredEachStart(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	f := newFake(clock, map[string]behavior{
-		"db":    {health: true, healthyAfter: time.Second},
-		"init1": {exitAfter: time.Second},
-		"init2": {exitAfter: time.Second},
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"db":    {Healthcheck: true, HealthyAfter: time.Second},
+		"init1": {ExitAfter: time.Second},
+		"init2": {ExitAfter: time.Second},
 	})
 	nodes := []scheduler.Node{
 		{Name: "db"},
@@ -504,7 +388,7 @@ func TestTraceNamesTheEventThatTriggeredEachStart(t *testing.T) {
 		defer mu.Unlock()
 		got[d.Node] = d
 	}
-	if _, err := run(t, t.Context(), f, opts, nodes, nil); err != nil {
+	if _, err := run(t, t.Context(), e, opts, nodes, nil); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()

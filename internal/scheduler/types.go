@@ -1,7 +1,9 @@
 // Package scheduler runs a project's services in dependency order, driven by
-// the engine's events. It is pure logic over a narrow Runtime interface (the
-// engine calls infractl needs), with an injected clock, so it is unit-tested
-// with an in-memory engine and exercised end to end with the real one.
+// the engine's events. It is pure logic over the engine port's Runtime, with
+// an injected clock, so it is unit-tested with the in-memory engine
+// (internal/engine/memengine) and exercised end to end with the real one.
+// What belongs here: when to start what, and how each node ended; not how
+// a container is made or what the verdict says.
 //
 // A service starts the moment every depends_on condition it has holds:
 // service_started (its target started), service_healthy (its target's
@@ -13,8 +15,9 @@
 package scheduler
 
 import (
-	"context"
 	"time"
+
+	"github.com/infractl/infractl/internal/engine"
 )
 
 // Condition is a depends_on condition.
@@ -42,60 +45,8 @@ type Node struct {
 	Deps []Dep
 }
 
-// Container is what Runtime.Prepare returns: the container to start, or
-// the one that already runs (a kept backend).
-type Container struct {
-	ID string
-	// Reused is true when an existing container was kept (unchanged config).
-	Reused bool
-	// Healthcheck is true when the container has a healthcheck (from the
-	// compose file or the image).
-	Healthcheck bool
-	// State is its state when prepared (for a reused container).
-	State State
-}
-
-// State is a container's state as the engine reports it.
-type State struct {
-	Running  bool
-	Exited   bool
-	ExitCode int
-	// Health is "", "starting", "healthy" or "unhealthy"; "" means the
-	// container has no healthcheck.
-	Health string
-	// HealthOutput is the output of the last healthcheck run.
-	HealthOutput string
-	StartedAt    time.Time
-	FinishedAt   time.Time
-}
-
-// Event is a container event from the engine.
-type Event struct {
-	ContainerID string
-	// Action is "start", "die" or "health_status".
-	Action   string
-	ExitCode int
-	// Health is the status of a health_status event.
-	Health string
-	Time   time.Time
-}
-
-// Runtime is the narrow engine interface the scheduler drives.
-type Runtime interface {
-	// Events streams container events of the project, from now on.
-	Events(ctx context.Context) (<-chan Event, <-chan error)
-	// Prepare creates the container of a node (or keeps an unchanged one).
-	Prepare(ctx context.Context, node string) (Container, error)
-	// Start starts a prepared container.
-	Start(ctx context.Context, id string) error
-	// Inspect returns a container's state.
-	Inspect(ctx context.Context, id string) (State, error)
-	// Probe runs the node's own healthcheck test once inside the container
-	// (exec) and reports whether it passed, with its output.
-	Probe(ctx context.Context, node, id string) (bool, string, error)
-	// Stop stops a container (Ctrl-C, timeouts).
-	Stop(ctx context.Context, id string) error
-}
+// Runtime is the engine the scheduler drives (the port's narrowest part).
+type Runtime = engine.Runtime
 
 // Outcome is how a node ended.
 type Outcome string
@@ -147,11 +98,20 @@ type Options struct {
 	// SafetyInterval is how often started, unfinished containers are
 	// inspected, so a missed event cannot hang the run.
 	SafetyInterval time.Duration
+	// EngineLossTimeout ends the run with an engine error when the engine
+	// stays unreachable this long (broken event stream, failed inspects).
+	EngineLossTimeout time.Duration
 	// Observer, when set, is told about every change of a node (live view).
 	Observer func(Result)
 	// Trace, when set, is told about every container start (benchmarks).
 	// It is called from the goroutine that made the call.
 	Trace func(Dispatch)
+	// Idle, when set, is called each time the scheduler has nothing in
+	// flight and no input waiting, just before it blocks: a test advances
+	// its fake clock only when received (the engine events and ticks the
+	// scheduler has taken) equals what it delivered, so every run of a test
+	// is the same.
+	Idle func(received int)
 }
 
 // Input is one thing the scheduler learned: an engine event, or the end of
@@ -177,4 +137,18 @@ type Dispatch struct {
 	// Called and Returned bracket the ContainerStart call.
 	Called   time.Time `json:"called"`
 	Returned time.Time `json:"returned"`
+}
+
+// TickEvery is how often the scheduler wakes by itself (safety inspects
+// and probes): the shorter of SafetyInterval (default 2 s) and
+// ProbeInterval.
+func (o Options) TickEvery() time.Duration {
+	d := o.SafetyInterval
+	if d <= 0 {
+		d = 2 * time.Second
+	}
+	if o.ProbeInterval > 0 && o.ProbeInterval < d {
+		d = o.ProbeInterval
+	}
+	return d
 }

@@ -1,4 +1,4 @@
-package dockerapi
+package engine
 
 import (
 	"encoding/json"

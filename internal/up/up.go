@@ -1,7 +1,7 @@
 // Package runner wires infractl's commands that touch the engine: it takes
 // a loaded model, drives the scheduler over the Docker runtime, collects
 // logs (redacted) and builds the verdict.
-package runner
+package up
 
 import (
 	"context"
@@ -15,17 +15,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/infractl/infractl/internal/compose"
-	"github.com/infractl/infractl/internal/dockerapi"
+	"github.com/infractl/infractl/internal/engine"
 	"github.com/infractl/infractl/internal/redact"
 	"github.com/infractl/infractl/internal/report"
 	"github.com/infractl/infractl/internal/scheduler"
 )
 
-// UpOptions tune `infractl up`.
-type UpOptions struct {
+// Options tune `infractl up`.
+type Options struct {
 	Parallel      int
 	InitTimeout   time.Duration
 	ReadyTimeout  time.Duration
@@ -47,14 +47,24 @@ type UpOptions struct {
 	// input that triggered it and when the start call was made (make bench
 	// reads it to split each edge into engine and infractl time).
 	Trace io.Writer
+	// Warnings receives one line per warning (a volume made by hand).
+	Warnings io.Writer
+	// Clock and Idle are for tests on the in-memory engine (nil: the real
+	// clock; see scheduler.Options.Idle).
+	Clock clockwork.Clock
+	Idle  func(received int)
 }
 
 // Up runs the project: networks and volumes, backends kept when unchanged,
 // every init in a fresh container, in dependency order. The verdict is
 // returned even when the run failed; the error is the interruption or an
 // engine failure.
-func Up(ctx context.Context, cli *client.Client, m *compose.Model, opts UpOptions) (report.Verdict, error) {
-	start := time.Now()
+func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options) (report.Verdict, error) {
+	clock := opts.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	start := clock.Now()
 	v := report.Verdict{Command: "up", Project: m.Project.Name}
 	for _, n := range m.Names {
 		if m.Services[n].Hook != nil {
@@ -65,28 +75,32 @@ func Up(ctx context.Context, cli *client.Client, m *compose.Model, opts UpOption
 	for _, s := range m.Inits() {
 		fresh[s.Name] = true
 	}
-	pr, err := dockerapi.NewProject(ctx, cli, m.Project, fresh)
+	pr, err := eng.Project(ctx, m.Project, fresh)
 	if err != nil {
-		if errors.Is(err, dockerapi.ErrUnsupported) {
-			return v, fmt.Errorf("%v: %w", err, compose.ErrInvalidProject)
-		}
-		return v, err
+		return v, Classify(err)
 	}
-	if err := pr.EnsureResources(ctx); err != nil {
-		return v, err
+	warnings, err := pr.EnsureResources(ctx)
+	for _, w := range warnings {
+		if opts.Warnings != nil {
+			fmt.Fprintf(opts.Warnings, "WARN: %s\n", w)
+		}
+	}
+	if err != nil {
+		return v, Classify(err)
 	}
 	red := redact.ForProject(m.Project)
 	progress := newProgress(opts.Progress, start, red)
 	if opts.Live {
 		progress.live, progress.styles = true, opts.Styles
 	}
-	sched := scheduler.New(pr, nil, scheduler.Options{
+	sched := scheduler.New(pr, clock, scheduler.Options{
 		Parallel:      opts.Parallel,
 		InitTimeout:   opts.InitTimeout,
 		ReadyTimeout:  opts.ReadyTimeout,
 		ProbeInterval: opts.ProbeInterval,
 		Observer:      progress.observe,
 		Trace:         traceTo(opts.Trace),
+		Idle:          opts.Idle,
 	})
 	results, runErr := sched.Run(ctx, Nodes(m))
 	v.Interrupted = errors.Is(runErr, context.Canceled)
@@ -98,6 +112,7 @@ func Up(ctx context.Context, cli *client.Client, m *compose.Model, opts UpOption
 	// Logs are collected even after Ctrl-C: a fresh context, bounded.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	logsWarned := false
 	v.Services = make([]report.ServiceVerdict, 0, len(results))
 	for _, r := range results {
 		sv := serviceVerdict(m, r, start, opts.MaxInitSeconds)
@@ -107,13 +122,18 @@ func Up(ctx context.Context, cli *client.Client, m *compose.Model, opts UpOption
 			if err == nil {
 				clean := red.Bytes(logs)
 				sv.Log = string(clean)
-				sv.LogTail = tail(string(clean), opts.TailLines)
-				if err := os.MkdirAll(logsDir, 0o755); err == nil {
-					file := filepath.Join(logsDir, r.Name+".log")
-					if os.WriteFile(file, clean, 0o644) == nil {
-						sv.LogFile = file
-						v.LogsDir = logsDir
-					}
+				sv.LogTail = report.Tail(string(clean), opts.TailLines)
+				file := filepath.Join(logsDir, r.Name+".log")
+				err := os.MkdirAll(logsDir, 0o755)
+				if err == nil {
+					err = os.WriteFile(file, clean, 0o644)
+				}
+				if err == nil {
+					sv.LogFile = file
+					v.LogsDir = logsDir
+				} else if !logsWarned && opts.Warnings != nil {
+					logsWarned = true
+					fmt.Fprintf(opts.Warnings, "WARN: cannot write the init logs to --logs-dir %s: %v (the verdict still shows their tails)\n", logsDir, err)
 				}
 			}
 		}
@@ -125,12 +145,28 @@ func Up(ctx context.Context, cli *client.Client, m *compose.Model, opts UpOption
 	}
 	sortServices(m, v.Services)
 	v.Checks = append(v.Checks, initExitCheck(m, v.Services), nfrCheck(m, v.Services, opts.MaxInitSeconds))
-	v.WallSeconds = time.Since(start).Seconds()
+	v.WallSeconds = clock.Since(start).Seconds()
 	v.Finish()
 	if runErr != nil && !v.Interrupted {
-		return v, fmt.Errorf("%v: %w", runErr, dockerapi.ErrEngine)
+		return v, Classify(runErr)
 	}
 	return v, runErr
+}
+
+// Classify gives an error from the engine its exit-code category: a
+// project that cannot run as written (unsupported, a conflict) is an
+// invalid project (exit 2); anything else that is not already classified
+// is the engine's (exit 3).
+func Classify(err error) error {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, compose.ErrInvalidProject):
+		return err
+	case errors.Is(err, engine.ErrUnsupported), errors.Is(err, engine.ErrConflict), errors.Is(err, scheduler.ErrStuck):
+		return fmt.Errorf("%w: %w", err, compose.ErrInvalidProject)
+	case errors.Is(err, engine.ErrEngine):
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, engine.ErrEngine)
 }
 
 // traceTo writes each dispatch as one JSON line; nil writes nothing.
@@ -256,20 +292,6 @@ func sortServices(m *compose.Model, s []report.ServiceVerdict) {
 			}
 		}
 	}
-}
-
-func tail(s string, n int) []string {
-	if n <= 0 {
-		n = 20
-	}
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) == 1 && lines[0] == "" {
-		return nil
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines
 }
 
 // progress prints one plain line per state change, for CI logs and

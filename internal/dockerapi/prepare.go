@@ -1,0 +1,191 @@
+package dockerapi
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/infractl/infractl/internal/engine"
+)
+
+// Prepare creates the service's container, or keeps the existing one as
+// engine.Decide says. A container of that name that is not the project's
+// is never touched: it is an engine.ErrConflict.
+func (pr *Project) Prepare(ctx context.Context, service string) (engine.Prepared, error) {
+	spec := pr.specs[service]
+	if spec == nil {
+		return engine.Prepared{}, fmt.Errorf("unknown service %q", service)
+	}
+	existing, err := pr.cli.ContainerInspect(ctx, spec.name, client.ContainerInspectOptions{})
+	var ex *engine.Existing
+	switch {
+	case err == nil && existing.Container.Config != nil:
+		c := existing.Container
+		ex = &engine.Existing{Labels: c.Config.Labels, Running: c.State != nil && c.State.Running}
+	case err == nil:
+		ex = &engine.Existing{}
+	case !cerrdefs.IsNotFound(err):
+		return engine.Prepared{}, engineErr("inspect "+spec.name, err)
+	}
+	switch engine.Decide(ex, pr.project.Name, spec.hashes, pr.fresh[service]) {
+	case engine.Conflict:
+		return engine.Prepared{}, engine.ConflictError("container", spec.name, service, ex.Labels)
+	case engine.Keep:
+		c := existing.Container
+		test, _ := execTest(c.Config.Healthcheck)
+		return engine.Prepared{ID: c.ID, Reused: true, Healthcheck: len(test) > 0, State: convertState(c.State)}, nil
+	case engine.Recreate:
+		if _, err := pr.cli.ContainerRemove(ctx, existing.Container.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return engine.Prepared{}, fmt.Errorf("remove previous container %s: %w", spec.name, classify(err))
+		}
+	}
+	opts := spec.opts
+	extra := firstNetworkOnly(&opts)
+	img, imgErr := pr.cli.ImageInspect(ctx, opts.Config.Image)
+	if imgErr == nil {
+		labels := map[string]string{}
+		for k, v := range opts.Config.Labels {
+			labels[k] = v
+		}
+		labels[LabelImage] = img.ID
+		cfg := *opts.Config
+		cfg.Labels = labels
+		opts.Config = &cfg
+	}
+	res, err := pr.cli.ContainerCreate(ctx, opts)
+	if err != nil {
+		if cerrdefs.IsConflict(err) {
+			// Someone created that name between our inspect and create
+			// (another run of the project, or by hand).
+			return engine.Prepared{}, fmt.Errorf("create %s: %v (another infractl or docker compose run of this project may be running): %w", spec.name, err, engine.ErrConflict)
+		}
+		return engine.Prepared{}, fmt.Errorf("create %s: %w", spec.name, classify(err))
+	}
+	if err := pr.attach(ctx, res.ID, spec, extra); err != nil {
+		return engine.Prepared{}, err
+	}
+	health := spec.health
+	if !health && opts.Config.Healthcheck == nil && imgErr == nil && img.Config != nil && img.Config.Healthcheck != nil {
+		t := img.Config.Healthcheck.Test
+		health = len(t) > 0 && t[0] != "NONE"
+	}
+	return engine.Prepared{ID: res.ID, Healthcheck: health}, nil
+}
+
+// firstNetworkOnly keeps one endpoint in the create options (API 1.41
+// takes one at create time) and returns the others, sorted, to connect
+// after.
+func firstNetworkOnly(opts *client.ContainerCreateOptions) []string {
+	if opts.NetworkingConfig == nil || len(opts.NetworkingConfig.EndpointsConfig) <= 1 {
+		return nil
+	}
+	first := string(opts.HostConfig.NetworkMode)
+	var extra []string
+	for n := range opts.NetworkingConfig.EndpointsConfig {
+		if n != first {
+			extra = append(extra, n)
+		}
+	}
+	sort.Strings(extra)
+	opts.NetworkingConfig = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{first: opts.NetworkingConfig.EndpointsConfig[first]}}
+	return extra
+}
+
+// attach connects a created container to its other networks and copies its
+// content-based secrets and configs in.
+func (pr *Project) attach(ctx context.Context, id string, spec *createSpec, extra []string) error {
+	for _, n := range extra {
+		ep := spec.opts.NetworkingConfig.EndpointsConfig[n]
+		if _, err := pr.cli.NetworkConnect(ctx, n, client.NetworkConnectOptions{Container: id, EndpointConfig: ep}); err != nil {
+			return fmt.Errorf("connect %s to %s: %w", spec.name, n, classify(err))
+		}
+	}
+	for _, fc := range spec.copies {
+		if err := copyFile(ctx, pr.cli, id, fc); err != nil {
+			return fmt.Errorf("copy %s into %s: %w", fc.Path, spec.name, classify(err))
+		}
+	}
+	return nil
+}
+
+// CreateOneOff creates (not starts) a one-off container for service with
+// the same configuration, named <project>-<service>-<suffix> and labelled
+// oneoff=True as `docker compose run` does; an earlier one of that name
+// that is the project's is replaced, one that is not is a conflict.
+func (pr *Project) CreateOneOff(ctx context.Context, service, suffix string) (string, error) {
+	spec := pr.specs[service]
+	if spec == nil {
+		return "", fmt.Errorf("unknown service %q", service)
+	}
+	opts := spec.opts
+	opts.Name = pr.project.Name + "-" + service + "-" + suffix
+	cfg := *opts.Config
+	cfg.Labels = map[string]string{}
+	for k, v := range opts.Config.Labels {
+		cfg.Labels[k] = v
+	}
+	cfg.Labels[LabelOneoff] = "True"
+	cfg.Labels[LabelNumber] = "1"
+	opts.Config = &cfg
+	extra := firstNetworkOnly(&opts)
+	if old, err := pr.cli.ContainerInspect(ctx, opts.Name, client.ContainerInspectOptions{}); err == nil {
+		var labels map[string]string
+		if old.Container.Config != nil {
+			labels = old.Container.Config.Labels
+		}
+		if !engine.Owned(labels, pr.project.Name) {
+			return "", engine.ConflictError("container", opts.Name, service, labels)
+		}
+		if _, err := pr.cli.ContainerRemove(ctx, old.Container.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return "", fmt.Errorf("remove previous %s: %w", opts.Name, classify(err))
+		}
+	}
+	res, err := pr.cli.ContainerCreate(ctx, opts)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", opts.Name, classify(err))
+	}
+	s := *spec
+	s.name = opts.Name
+	if err := pr.attach(ctx, res.ID, &s, extra); err != nil {
+		return res.ID, err
+	}
+	return res.ID, nil
+}
+
+func copyFile(ctx context.Context, cli *client.Client, id string, fc fileCopy) error {
+	// The target folder may not exist in the image: create it by copying
+	// a tar of the folder tree from "/".
+	var full bytes.Buffer
+	tw := tar.NewWriter(&full)
+	dir, name := path.Split(fc.Path)
+	prefix := ""
+	for _, p := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if p == "" {
+			continue
+		}
+		prefix += p + "/"
+		if err := tw.WriteHeader(&tar.Header{Name: prefix, Mode: 0o755, Typeflag: tar.TypeDir, ModTime: time.Now()}); err != nil {
+			return err
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: prefix + name, Mode: fc.Mode, Size: int64(len(fc.Content)), ModTime: time.Now()}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(fc.Content); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	_, err := cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: &full})
+	return err
+}

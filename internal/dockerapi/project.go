@@ -1,0 +1,176 @@
+package dockerapi
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/infractl/infractl/internal/engine"
+)
+
+// Project runs one compose project on the engine. It implements
+// engine.Project.
+type Project struct {
+	observer
+	project *types.Project
+	specs   map[string]*createSpec
+	// fresh lists services always run in a new container (the inits).
+	fresh map[string]bool
+}
+
+var _ engine.Project = (*Project)(nil)
+
+// NewProject checks that every enabled service can be run (supported keys,
+// images present locally, external networks present) and prepares the
+// container specs; nothing is created yet. fresh names the services that
+// get a new container on every run (inits).
+func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh map[string]bool) (*Project, error) {
+	names := p.ServiceNames()
+	var problems []string
+	for _, n := range names {
+		if bad := unsupportedKeys(p.Services[n]); len(bad) > 0 {
+			problems = append(problems, fmt.Sprintf("service %q uses keys infractl cannot run yet: %s (run it with docker compose, or remove them)", n, strings.Join(bad, ", ")))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s: %w", strings.Join(problems, "; "), ErrUnsupported)
+	}
+	images := map[string][]string{}
+	for _, n := range names {
+		img := ImageName(p.Name, p.Services[n])
+		images[img] = append(images[img], n)
+	}
+	for _, img := range slices.Sorted(maps.Keys(images)) {
+		if _, err := cli.ImageInspect(ctx, img); err != nil {
+			if cerrdefs.IsNotFound(err) {
+				hint := "build or load it first (make images), there is no registry to pull from"
+				for _, n := range images[img] {
+					if p.Services[n].Build != nil {
+						hint = "build it first (docker compose build " + n + ")"
+					}
+				}
+				problems = append(problems, fmt.Sprintf("image %q of service %s is not present locally; %s", img, quoteJoin(images[img]), hint))
+				continue
+			}
+			return nil, engineErr(fmt.Sprintf("inspect image %q", img), err)
+		}
+	}
+	for _, key := range sortedKeys(p.Networks) {
+		def := p.Networks[key]
+		if !bool(def.External) {
+			continue
+		}
+		if _, err := cli.NetworkInspect(ctx, networkName(p, key, def), client.NetworkInspectOptions{}); err != nil {
+			problems = append(problems, fmt.Sprintf("external network %q does not exist; create it with docker network create %s", networkName(p, key, def), networkName(p, key, def)))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s: %w", strings.Join(problems, "; "), ErrUnsupported)
+	}
+	// Names taken by what is not the project's: refused before anything
+	// is created (Prepare checks again, for a race).
+	for _, n := range names {
+		name := ContainerName(p.Name, p.Services[n])
+		c, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+		if err != nil {
+			if cerrdefs.IsNotFound(err) {
+				continue
+			}
+			return nil, engineErr("inspect "+name, err)
+		}
+		var labels map[string]string
+		if c.Container.Config != nil {
+			labels = c.Container.Config.Labels
+		}
+		if !engine.Owned(labels, p.Name) {
+			return nil, engine.ConflictError("container", name, n, labels)
+		}
+	}
+	version := cli.ClientVersion()
+	pr := &Project{observer: observer{cli: cli, project: p.Name}, project: p, specs: map[string]*createSpec{}, fresh: fresh}
+	for _, n := range names {
+		spec, err := buildSpec(p, p.Services[n], version)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", err, ErrUnsupported)
+		}
+		pr.specs[n] = spec
+	}
+	return pr, nil
+}
+
+func quoteJoin(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// ContainerName returns the name of a service's container.
+func (pr *Project) ContainerName(service string) string {
+	if s := pr.specs[service]; s != nil {
+		return s.name
+	}
+	return ""
+}
+
+// Start starts a container.
+func (pr *Project) Start(ctx context.Context, id string) error {
+	if _, err := pr.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		return fmt.Errorf("start: %w", classify(err))
+	}
+	return nil
+}
+
+// Stop stops a container, waiting at most 2 s before killing it.
+func (pr *Project) Stop(ctx context.Context, id string) error {
+	timeout := 2
+	if _, err := pr.cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &timeout}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("stop: %w", classify(err))
+	}
+	return nil
+}
+
+// Probe runs the service's own healthcheck test once through exec.
+func (pr *Project) Probe(ctx context.Context, service, id string) (bool, string, error) {
+	spec := pr.specs[service]
+	if spec == nil || len(spec.healthTest) == 0 {
+		return false, "", nil
+	}
+	return execOnce(ctx, pr.cli, id, spec.healthTest, spec.healthTimeout)
+}
+
+// Remove removes a container.
+func (pr *Project) Remove(ctx context.Context, id string) error {
+	_, err := pr.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+	if err == nil || cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	return fmt.Errorf("remove %s: %w", id, classify(err))
+}
+
+// classify keeps an API error's message and marks what cannot be answered
+// (the engine is gone or failing) as an engine error; a refusal (bad
+// request, conflict, not found) stays what it is.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) || cerrdefs.IsInvalidArgument(err) || cerrdefs.IsFailedPrecondition(err) {
+		return err
+	}
+	return fmt.Errorf("%v: %w", err, ErrEngine)
+}
+
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }

@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// ContainerName is the name compose gives the first container of a service.
+func ContainerName(project string, sc types.ServiceConfig) string {
+	if sc.ContainerName != "" {
+		return sc.ContainerName
+	}
+	return project + "-" + sc.Name + "-1"
+}
+
+// ImageName is the image a service runs: its image, or the one compose
+// would have built for it.
+func ImageName(project string, sc types.ServiceConfig) string {
+	if sc.Image != "" {
+		return sc.Image
+	}
+	return project + "-" + sc.Name
+}
+
+// The labels docker compose puts on what it creates; infractl writes and
+// reads the same, so each tool sees the other's containers.
+const (
+	LabelProject     = "com.docker.compose.project"
+	LabelService     = "com.docker.compose.service"
+	LabelNumber      = "com.docker.compose.container-number"
+	LabelOneoff      = "com.docker.compose.oneoff"
+	LabelConfigHash  = "com.docker.compose.config-hash"
+	LabelWorkingDir  = "com.docker.compose.project.working_dir"
+	LabelConfigFiles = "com.docker.compose.project.config_files"
+	LabelEnvFile     = "com.docker.compose.project.environment_file"
+	LabelDependsOn   = "com.docker.compose.depends_on"
+	LabelVersion     = "com.docker.compose.version"
+	LabelImage       = "com.docker.compose.image"
+	LabelNetwork     = "com.docker.compose.network"
+	LabelVolume      = "com.docker.compose.volume"
+	// LabelManagedBy marks what infractl created (compose ignores it).
+	LabelManagedBy = "io.infractl.managed-by"
+)
+
+// Owner names who owns an object from its labels: "project X", or "no
+// compose project" for something made by hand.
+func Owner(labels map[string]string) string {
+	if p := labels[LabelProject]; p != "" {
+		return fmt.Sprintf("project %q", p)
+	}
+	return "no compose project (made by hand or by another tool)"
+}
+
+// Owned reports whether an object with these labels belongs to project.
+// Nothing that is not owned is ever stopped, removed or reused.
+func Owned(labels map[string]string, project string) bool {
+	return labels[LabelProject] == project
+}
+
+// Unchanged reports whether an existing container still matches its
+// service: its config hash is one of the hashes an up-to-date container of
+// the service carries (the one infractl writes and those docker compose
+// releases write). This is the only test; up keeps what it accepts and
+// verify calls the rest stale.
+func Unchanged(labels map[string]string, hashes []string) bool {
+	h := labels[LabelConfigHash]
+	return h != "" && slices.Contains(hashes, h)
+}
+
+// Decision is what Prepare does with a service's existing container.
+type Decision int
+
+// The decisions.
+const (
+	// Create: there is no container of that name.
+	Create Decision = iota
+	// Keep the running, unchanged container of a service not run fresh.
+	Keep
+	// Recreate the project's container: changed, stopped, or run fresh.
+	Recreate
+	// Conflict: the name is taken by something that is not the project's.
+	Conflict
+)
+
+func (d Decision) String() string {
+	return [...]string{"create", "keep", "recreate", "conflict"}[d]
+}
+
+// Existing is what Decide needs to know about a container that has the
+// service's name; nil means there is none.
+type Existing struct {
+	Labels  map[string]string
+	Running bool
+}
+
+// Decide is the keep-or-recreate policy: a container that is not the
+// project's is a conflict (never removed); the project's container is kept
+// when it runs, is unchanged and the service is not run fresh, and
+// recreated otherwise.
+func Decide(existing *Existing, project string, hashes []string, fresh bool) Decision {
+	switch {
+	case existing == nil:
+		return Create
+	case !Owned(existing.Labels, project):
+		return Conflict
+	case !fresh && existing.Running && Unchanged(existing.Labels, hashes):
+		return Keep
+	}
+	return Recreate
+}
+
+// ConflictError is the one-line error for a name taken by another owner.
+func ConflictError(kind, name, service string, labels map[string]string) error {
+	who := ""
+	if service != "" {
+		who = fmt.Sprintf(" (service %q)", service)
+	}
+	return fmt.Errorf("%s %q%s already exists and belongs to %s; infractl never touches what is not the project's: remove or rename it, or change the name in the compose file: %w: %w",
+		kind, name, who, Owner(labels), ErrConflict, ErrUnsupported)
+}

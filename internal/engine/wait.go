@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// WaitFor waits, on the engine's events, until done holds for the state of
+// every container in ids, or d passes, or ctx ends. It subscribes first and
+// inspects second, so a change between the two is never missed. It returns
+// the last state seen of each container and whether done held for all.
+func WaitFor(ctx context.Context, rt Runtime, ids []string, d time.Duration, done func(State) bool) (map[string]State, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	evs, errs := rt.Events(ctx)
+	states := map[string]State{}
+	pending := map[string]bool{}
+	for _, id := range ids {
+		st, err := rt.Inspect(ctx, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return states, false, nil
+			}
+			return states, false, err
+		}
+		states[id] = st
+		if !done(st) {
+			pending[id] = true
+		}
+	}
+	for len(pending) > 0 {
+		select {
+		case <-ctx.Done():
+			return states, false, nil
+		case err := <-errs:
+			if ctx.Err() != nil {
+				return states, false, nil
+			}
+			return states, false, fmt.Errorf("event stream: %v: %w", err, ErrEngine)
+		case ev, ok := <-evs:
+			if !ok {
+				evs = nil
+				continue
+			}
+			if !slices.Contains(ids, ev.ContainerID) {
+				continue
+			}
+			// The event says something changed: inspect for the whole
+			// state (a health event does not carry the exit code).
+			st, err := rt.Inspect(ctx, ev.ContainerID)
+			if err != nil {
+				if ctx.Err() != nil {
+					return states, false, nil
+				}
+				return states, false, err
+			}
+			states[ev.ContainerID] = st
+			if done(st) {
+				delete(pending, ev.ContainerID)
+			}
+		}
+	}
+	return states, true, nil
+}
