@@ -15,62 +15,31 @@ import (
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// run drives the scheduler on the in-memory engine's clock: it steps the
-// clock one tick at a time, and only when the scheduler is idle and has
+// run drives the scheduler on the in-memory engine's clock: the clock
+// moves to the next action or tick only when the scheduler is idle and has
 // taken every event and tick delivered, so each run is the same run.
 func run(t *testing.T, ctx context.Context, e *memengine.Engine, opts scheduler.Options, nodes []scheduler.Node, onStep func(now time.Duration)) (map[string]scheduler.Result, error) {
 	t.Helper()
-	var mu sync.Mutex
-	idle := -1
-	wake := make(chan struct{}, 1)
-	opts.Idle = func(n int) {
-		mu.Lock()
-		idle = n
-		mu.Unlock()
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	}
-	s := scheduler.New(e.BareProject("p"), e.Clock, opts)
-	type out struct {
-		res []scheduler.Result
-		err error
-	}
-	done := make(chan out, 1)
-	go func() {
-		r, err := s.Run(ctx, nodes)
-		done <- out{r, err}
-	}()
-	result := func(o out) (map[string]scheduler.Result, error) {
-		m := map[string]scheduler.Result{}
-		for _, r := range o.res {
-			m[r.Name] = r
-		}
-		return m, o.err
-	}
+	var res []scheduler.Result
+	var err error
 	step := opts.TickEvery()
-	for e.Clock.Since(t0) < 20*time.Minute {
-		for {
-			mu.Lock()
-			ready := idle == e.Delivered()
-			mu.Unlock()
-			if ready {
-				break
+	finished := e.Drive(step, 20*time.Minute, func(idle func(int)) {
+		opts.Idle = func(n int) {
+			if onStep != nil {
+				onStep(e.Clock.Since(t0))
 			}
-			select {
-			case o := <-done:
-				return result(o)
-			case <-wake:
-			}
+			idle(n)
 		}
-		if onStep != nil {
-			onStep(e.Clock.Since(t0))
-		}
-		e.Step(step)
+		res, err = scheduler.New(e.BareProject("p"), e.Clock, opts).Run(ctx, nodes)
+	})
+	if !finished {
+		t.Fatal("scheduler did not finish within 20 minutes of fake time")
 	}
-	t.Fatal("scheduler did not finish within 20 minutes of fake time")
-	return nil, nil
+	m := map[string]scheduler.Result{}
+	for _, r := range res {
+		m[r.Name] = r
+	}
+	return m, err
 }
 
 func healthy(name string) scheduler.Dep {

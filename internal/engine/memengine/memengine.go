@@ -66,7 +66,7 @@ type Engine struct {
 	byName    map[string]string
 	networks  map[string]map[string]string // name -> labels
 	volumes   map[string]map[string]string
-	subs      []chan engine.Event
+	subs      []*subscriber
 	actions   []action
 	seq       int
 	nextID    int
@@ -110,8 +110,8 @@ func (e *Engine) SetDown(down bool) {
 	defer e.mu.Unlock()
 	e.down = down
 	if down {
-		for _, c := range e.subs {
-			close(c)
+		for _, sub := range e.subs {
+			sub.errs <- fmt.Errorf("event stream: connection reset: %w", engine.ErrEngine)
 		}
 		e.subs = nil
 	}
@@ -204,9 +204,9 @@ func (e *Engine) emit(ev engine.Event) {
 	if e.DropEvents {
 		return
 	}
-	for _, c := range e.subs {
+	for _, sub := range e.subs {
 		select {
-		case c <- ev:
+		case sub.c <- ev:
 			e.delivered++
 		default:
 		}
@@ -602,7 +602,8 @@ func (pr *Project) Stop(_ context.Context, id string) error {
 }
 
 // Events streams events from now on; the stream breaks when the engine
-// goes down.
+// goes down. Events are sent straight into the returned channel when they
+// happen, so an inspect can never see a change before its event is queued.
 func (pr *Project) Events(ctx context.Context) (<-chan engine.Event, <-chan error) {
 	e := pr.e
 	e.mu.Lock()
@@ -612,34 +613,22 @@ func (pr *Project) Events(ctx context.Context) (<-chan engine.Event, <-chan erro
 		errs <- err
 		return nil, errs
 	}
-	c := make(chan engine.Event, 1024)
-	e.subs = append(e.subs, c)
-	out := make(chan engine.Event, 1024)
+	sub := &subscriber{c: make(chan engine.Event, 1024), errs: errs}
+	e.subs = append(e.subs, sub)
 	go func() {
-		defer close(out)
-		for {
-			select {
-			case ev, ok := <-c:
-				if !ok {
-					errs <- fmt.Errorf("event stream closed: %w", engine.ErrEngine)
-					return
-				}
-				select {
-				case out <- ev:
-				case <-ctx.Done():
-					return
-				}
-			case <-ctx.Done():
-				e.mu.Lock()
-				if i := slices.Index(e.subs, c); i >= 0 {
-					e.subs = slices.Delete(e.subs, i, i+1)
-				}
-				e.mu.Unlock()
-				return
-			}
+		<-ctx.Done()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if i := slices.Index(e.subs, sub); i >= 0 {
+			e.subs = slices.Delete(e.subs, i, i+1)
 		}
 	}()
-	return out, errs
+	return sub.c, errs
+}
+
+type subscriber struct {
+	c    chan engine.Event
+	errs chan error
 }
 
 // Containers lists the project's containers by service, then name.
@@ -796,4 +785,61 @@ func (c *Clock) fire(end time.Time) {
 // containers are named <name>-<service>-1 and never kept.
 func (e *Engine) BareProject(name string) *Project {
 	return &Project{e: e, name: name, hashes: map[string][]string{}}
+}
+
+// SetState sets the state of a container made by Run (a backend's health,
+// an init's exit).
+func (e *Engine) SetState(name string, st engine.State) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id, ok := e.byName[name]; ok {
+		e.byID[id].State = st
+	}
+}
+
+// Drive runs fn, which runs a scheduler with the given idle hook (its
+// Options.Idle), stepping the clock by at most step only while the
+// scheduler is idle and has taken everything delivered, until fn returns
+// or max fake time passed (then it returns false).
+func (e *Engine) Drive(step, maxTime time.Duration, fn func(idle func(received int))) bool {
+	var mu sync.Mutex
+	idle := -1
+	wake := make(chan struct{}, 1)
+	hook := func(n int) {
+		mu.Lock()
+		idle = n
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(hook)
+	}()
+	start := e.Clock.Now()
+	for e.Clock.Since(start) < maxTime {
+		for {
+			mu.Lock()
+			ready := idle == e.Delivered()
+			mu.Unlock()
+			if ready {
+				break
+			}
+			select {
+			case <-done:
+				return true
+			case <-wake:
+			}
+		}
+		e.Step(step)
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
 }

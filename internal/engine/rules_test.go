@@ -1,0 +1,83 @@
+package engine_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/infractl/infractl/internal/engine"
+)
+
+func TestDecide(t *testing.T) {
+	ours := func(hash string) map[string]string {
+		return map[string]string{engine.LabelProject: "p", engine.LabelConfigHash: hash}
+	}
+	hashes := []string{"h-now", "h-compose"}
+	tests := []struct {
+		name     string
+		existing *engine.Existing
+		fresh    bool
+		want     engine.Decision
+	}{
+		{"no container", nil, false, engine.Create},
+		{"running and unchanged", &engine.Existing{Labels: ours("h-now"), Running: true}, false, engine.Keep},
+		{"unchanged, written by a compose release", &engine.Existing{Labels: ours("h-compose"), Running: true}, false, engine.Keep},
+		{"changed", &engine.Existing{Labels: ours("h-old"), Running: true}, false, engine.Recreate},
+		{"unchanged but stopped", &engine.Existing{Labels: ours("h-now")}, false, engine.Recreate},
+		{"unchanged but run fresh (an init)", &engine.Existing{Labels: ours("h-now"), Running: true}, true, engine.Recreate},
+		{"no hash label", &engine.Existing{Labels: map[string]string{engine.LabelProject: "p"}, Running: true}, false, engine.Recreate},
+		{"another project's", &engine.Existing{Labels: map[string]string{engine.LabelProject: "other", engine.LabelConfigHash: "h-now"}, Running: true}, false, engine.Conflict},
+		{"made by hand", &engine.Existing{Running: true}, false, engine.Conflict},
+		{"made by hand, stopped, fresh", &engine.Existing{}, true, engine.Conflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := engine.Decide(tt.existing, "p", hashes, tt.fresh); got != tt.want {
+				t.Errorf("Decide = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConflictErrorNamesObjectAndOwner(t *testing.T) {
+	err := engine.ConflictError("container", "db", "postgres", map[string]string{engine.LabelProject: "shop"})
+	for _, want := range []string{`container "db"`, `service "postgres"`, `project "shop"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not name %s", err, want)
+		}
+	}
+	if !errors.Is(err, engine.ErrConflict) || !errors.Is(err, engine.ErrUnsupported) {
+		t.Errorf("%v is not a conflict and an unsupported project", err)
+	}
+	if strings.Contains(engine.ConflictError("network", "n", "", nil).Error(), "compose project \"") {
+		t.Error("a hand-made object is said to have a project")
+	}
+}
+
+func TestStateDefinitions(t *testing.T) {
+	tests := []struct {
+		name                                              string
+		s                                                 engine.State
+		neverStarted, finished, succeeded, healthy, ready bool
+	}{
+		{"created", engine.State{}, true, false, false, false, false},
+		{"running, no healthcheck", engine.State{Running: true}, false, false, false, false, true},
+		{"running, starting", engine.State{Running: true, Health: engine.HealthStarting}, false, false, false, false, false},
+		{"running, healthy", engine.State{Running: true, Health: engine.HealthHealthy}, false, false, false, true, true},
+		{"running, unhealthy", engine.State{Running: true, Health: engine.HealthUnhealthy}, false, false, false, false, false},
+		{"exited 0", engine.State{Exited: true}, false, true, true, false, false},
+		{"exited 3", engine.State{Exited: true, ExitCode: 3}, false, true, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.s
+			got := []bool{s.NeverStarted(), s.Finished(), s.Succeeded(), s.Healthy(), s.Ready()}
+			want := []bool{tt.neverStarted, tt.finished, tt.succeeded, tt.healthy, tt.ready}
+			for i, n := range []string{"NeverStarted", "Finished", "Succeeded", "Healthy", "Ready"} {
+				if got[i] != want[i] {
+					t.Errorf("%s = %v, want %v", n, got[i], want[i])
+				}
+			}
+		})
+	}
+}
