@@ -205,6 +205,9 @@ func (e *Engine) emit(ev engine.Event) {
 		return
 	}
 	for _, sub := range e.subs {
+		if sub.ctx.Err() != nil {
+			continue // its reader is gone
+		}
 		select {
 		case sub.c <- ev:
 			e.delivered++
@@ -613,7 +616,7 @@ func (pr *Project) Events(ctx context.Context) (<-chan engine.Event, <-chan erro
 		errs <- err
 		return nil, errs
 	}
-	sub := &subscriber{c: make(chan engine.Event, 1024), errs: errs}
+	sub := &subscriber{ctx: ctx, c: make(chan engine.Event, 1024), errs: errs}
 	e.subs = append(e.subs, sub)
 	go func() {
 		<-ctx.Done()
@@ -627,6 +630,7 @@ func (pr *Project) Events(ctx context.Context) (<-chan engine.Event, <-chan erro
 }
 
 type subscriber struct {
+	ctx  context.Context
 	c    chan engine.Event
 	errs chan error
 }
@@ -815,6 +819,7 @@ func (e *Engine) Drive(step, maxTime time.Duration, fn func(idle func(received i
 		}
 	}
 	done := make(chan struct{})
+	base := e.Delivered()
 	go func() {
 		defer close(done)
 		fn(hook)
@@ -823,7 +828,7 @@ func (e *Engine) Drive(step, maxTime time.Duration, fn func(idle func(received i
 	for e.Clock.Since(start) < maxTime {
 		for {
 			mu.Lock()
-			ready := idle == e.Delivered()
+			ready := idle == e.Delivered()-base
 			mu.Unlock()
 			if ready {
 				break

@@ -1,0 +1,150 @@
+package up_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/engine/memengine"
+	"github.com/infractl/infractl/internal/report"
+	"github.com/infractl/infractl/internal/up"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const stack = `
+services:
+  db:
+    image: db
+    healthcheck: {test: ["CMD", "true"], interval: 30s}
+  init:
+    image: tool
+    restart: "no"
+    depends_on: {db: {condition: service_healthy}}
+  app:
+    image: app
+    depends_on: {init: {condition: service_completed_successfully}}
+`
+
+func behaviors() map[string]memengine.Behavior {
+	return map[string]memengine.Behavior{
+		"db":   {Healthcheck: true, HealthyAfter: time.Second},
+		"init": {ExitAfter: time.Second, Logs: "created\n"},
+		"app":  {},
+	}
+}
+
+// runUp runs infractl up on the in-memory engine, driving its clock.
+func runUp(t *testing.T, e *memengine.Engine, m *compose.Model) (report.Verdict, error) {
+	t.Helper()
+	var v report.Verdict
+	var err error
+	opts := up.Options{MaxInitSeconds: 60, LogsDir: t.TempDir(), Clock: e.Clock, ProbeInterval: 0}
+	if !e.Drive(2*time.Second, 30*time.Minute, func(idle func(int)) {
+		opts.Idle = idle
+		v, err = up.Run(t.Context(), e, m, opts)
+	}) {
+		t.Fatal("up did not finish")
+	}
+	return v, err
+}
+
+func outcomes(v report.Verdict) map[string]report.ServiceVerdict {
+	out := map[string]report.ServiceVerdict{}
+	for _, s := range v.Services {
+		out[s.Name] = s
+	}
+	return out
+}
+
+func TestUpKeepsUnchangedBackendsAndRerunsInits(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", stack)
+	e := memengine.New(t0, behaviors())
+	v, err := runUp(t, e, m)
+	if err != nil || !v.OK {
+		t.Fatalf("first up: ok=%v err=%v %+v", v.OK, err, v.Services)
+	}
+	db1, _ := e.Lookup("p-db-1")
+	init1, _ := e.Lookup("p-init-1")
+
+	v, err = runUp(t, e, m)
+	if err != nil || !v.OK {
+		t.Fatalf("second up: ok=%v err=%v %+v", v.OK, err, v.Services)
+	}
+	got := outcomes(v)
+	if !got["db"].Reused {
+		t.Error("db was not kept though it runs unchanged")
+	}
+	if got["init"].Reused {
+		t.Error("init was kept; inits run fresh every time")
+	}
+	if db2, _ := e.Lookup("p-db-1"); db2.ID != db1.ID {
+		t.Error("db was recreated")
+	}
+	if init2, _ := e.Lookup("p-init-1"); init2.ID == init1.ID {
+		t.Error("init ran in the same container")
+	}
+
+	// A changed backend is recreated.
+	m2 := memengine.LoadYAML(t, "p", stack+"    environment: {CHANGED: \"1\"}\n")
+	if _, err := runUp(t, e, m2); err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(v); got["app"].Outcome != "ok" {
+		t.Errorf("app: %q", got["app"].Outcome)
+	}
+	if app, _ := e.Lookup("p-app-1"); app.Labels[engine.LabelConfigHash] == "" {
+		t.Error("the recreated app has no config hash")
+	}
+}
+
+func TestUpRefusesAContainerItDoesNotOwn(t *testing.T) {
+	for _, owner := range []map[string]string{
+		{},                            // made by hand
+		{engine.LabelProject: "shop"}, // another project's
+	} {
+		m := memengine.LoadYAML(t, "p", stack)
+		e := memengine.New(t0, behaviors())
+		foreign := e.Run("p-db-1", "db", owner, true, 0)
+		_, err := runUp(t, e, m)
+		if !errors.Is(err, compose.ErrInvalidProject) || !errors.Is(err, engine.ErrConflict) {
+			t.Fatalf("err = %v, want a conflict (exit 2)", err)
+		}
+		c, ok := e.Lookup("p-db-1")
+		if !ok || c.ID != foreign || !c.State.Running {
+			t.Errorf("the foreign container was touched: %+v", c)
+		}
+	}
+}
+
+func TestUpEndsWithAnEngineErrorWhenTheEngineIsLost(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", stack)
+	b := behaviors()
+	b["init"] = memengine.Behavior{ExitAfter: time.Hour}
+	e := memengine.New(t0, b)
+	var v report.Verdict
+	var err error
+	opts := up.Options{MaxInitSeconds: 60, LogsDir: t.TempDir(), Clock: e.Clock}
+	if !e.Drive(2*time.Second, 30*time.Minute, func(idle func(int)) {
+		opts.Idle = func(n int) {
+			if e.Clock.Since(t0) >= 10*time.Second {
+				e.SetDown(true)
+			}
+			idle(n)
+		}
+		v, err = up.Run(t.Context(), e, m, opts)
+	}) {
+		t.Fatal("up did not finish")
+	}
+	if !errors.Is(err, engine.ErrEngine) {
+		t.Fatalf("err = %v, want an engine error (exit 3)", err)
+	}
+	if d := e.Clock.Since(t0); d > 40*time.Second {
+		t.Errorf("the loss was noticed after %s of fake time, want within the 10 s loss timeout and a tick", d)
+	}
+	if got := outcomes(v)["init"]; got.Outcome != "error" {
+		t.Errorf("init: %q (%s)", got.Outcome, got.Detail)
+	}
+}
