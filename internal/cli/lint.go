@@ -7,6 +7,7 @@ import (
 
 	"github.com/infractl/infractl/internal/buildinfo"
 	"github.com/infractl/infractl/internal/lint"
+	"github.com/infractl/infractl/internal/report"
 )
 
 func newLintCommand(f *Factory) *cobra.Command {
@@ -55,13 +56,13 @@ Values of credential-like variables are never printed: they show as ***.`,
 			base := m.Project.WorkingDir
 			switch format {
 			case "json":
-				err = lint.WriteJSON(f.Streams.Out, m.Project.Name, base, fs)
+				err = report.WriteLintJSON(f.Streams.Out, m.Project.Name, base, fs)
 			case "sarif":
-				err = lint.WriteSARIF(f.Streams.Out, base, buildinfo.Get().Version, fs)
+				err = report.WriteLintSARIF(f.Streams.Out, base, buildinfo.Get().Version, fs)
 			case "github":
-				err = lint.WriteGitHub(f.Streams.Out, base, fs)
+				err = report.WriteLintGitHub(f.Streams.Out, base, fs)
 			default:
-				err = lint.WriteText(f.Streams.Out, base, fs, f.Streams.Styles())
+				err = report.WriteLintText(f.Streams.Out, base, fs, f.Streams.Styles())
 			}
 			if err != nil {
 				return err

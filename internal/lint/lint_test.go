@@ -119,10 +119,10 @@ func TestOutputNeverShowsSecretValues(t *testing.T) {
 	var all bytes.Buffer
 	base := m.Project.WorkingDir
 	for _, write := range []func() error{
-		func() error { return lint.WriteText(&all, base, fs, report.PlainStyles()) },
-		func() error { return lint.WriteJSON(&all, m.Project.Name, base, fs) },
-		func() error { return lint.WriteSARIF(&all, base, "test", fs) },
-		func() error { return lint.WriteGitHub(&all, base, fs) },
+		func() error { return report.WriteLintText(&all, base, fs, report.PlainStyles()) },
+		func() error { return report.WriteLintJSON(&all, m.Project.Name, base, fs) },
+		func() error { return report.WriteLintSARIF(&all, base, "test", fs) },
+		func() error { return report.WriteLintGitHub(&all, base, fs) },
 	} {
 		if err := write(); err != nil {
 			t.Fatal(err)
@@ -160,7 +160,7 @@ func TestSARIFValidatesAgainstTheSchema(t *testing.T) {
 	}
 	m := load(t, "lint-bad")
 	var out bytes.Buffer
-	if err := lint.WriteSARIF(&out, m.Project.WorkingDir, "test", lint.Check(m)); err != nil {
+	if err := report.WriteLintSARIF(&out, m.Project.WorkingDir, "test", lint.Check(m)); err != nil {
 		t.Fatal(err)
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(out.Bytes()))

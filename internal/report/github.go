@@ -18,9 +18,9 @@ func WriteGitHubAnnotations(w io.Writer, v Verdict, locate Locator) error {
 				continue
 			}
 			file, line := locate(r.Service)
-			msg := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(fmt.Sprintf("%s: %s", r.Service, r.Message))
-			title := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ",", "%2C", ":", "%3A").Replace(c.ID + " " + c.Title)
-			if _, err := fmt.Fprintf(w, "::error file=%s,line=%d,title=%s::%s\n", file, line, title, msg); err != nil {
+			msg := ghData(fmt.Sprintf("%s: %s", r.Service, r.Message))
+			title := ghProp(c.ID + " " + c.Title)
+			if _, err := fmt.Fprintf(w, "::error file=%s,line=%d,title=%s::%s\n", ghProp(file), line, title, msg); err != nil {
 				return err
 			}
 		}

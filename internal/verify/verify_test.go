@@ -30,7 +30,6 @@ services:
     depends_on: {init: {condition: service_completed_successfully}}
 `
 
-
 func TestInitStateRules(t *testing.T) {
 	m := memengine.LoadYAML(t, "p", stack)
 	hash := func(svc string) string {

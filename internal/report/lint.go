@@ -1,4 +1,4 @@
-package lint
+package report
 
 import (
 	"encoding/json"
@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/infractl/infractl/internal/report"
+	"github.com/infractl/infractl/internal/lint"
 )
 
 // SchemaVersion is the version of the lint JSON document.
-const SchemaVersion = 1
+const LintSchemaVersion = 1
 
-func rel(base, p string) string {
+func relTo(base, p string) string {
 	if r, err := filepath.Rel(base, p); err == nil && !strings.HasPrefix(r, "..") {
 		return r
 	}
@@ -22,13 +22,13 @@ func rel(base, p string) string {
 
 // WriteText writes findings grouped by file:
 // file:line:col  ID name  severity  service  message  (fix: ...).
-func WriteText(w io.Writer, base string, fs []Finding, st report.Styles) error {
+func WriteLintText(w io.Writer, base string, fs []lint.Finding, st Styles) error {
 	var b strings.Builder
 	last := ""
-	counts := map[Severity]int{}
+	counts := map[lint.Severity]int{}
 	for _, f := range fs {
 		counts[f.Severity]++
-		file := rel(base, f.File)
+		file := relTo(base, f.File)
 		if file != last {
 			if last != "" {
 				b.WriteString("\n")
@@ -38,9 +38,9 @@ func WriteText(w io.Writer, base string, fs []Finding, st report.Styles) error {
 		}
 		sev := st.Dim
 		switch f.Severity {
-		case Error:
+		case lint.Error:
 			sev = st.Fail
-		case Warning:
+		case lint.Warning:
 			sev = st.Warn
 		}
 		fmt.Fprintf(&b, "  %s:%d:%d  %s %s  %s  %s  %s  (fix: %s)\n", file, f.Line, f.Column, f.Rule, f.Name,
@@ -49,24 +49,24 @@ func WriteText(w io.Writer, base string, fs []Finding, st report.Styles) error {
 	if len(fs) > 0 {
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "%d errors, %d warnings, %d infos\n", counts[Error], counts[Warning], counts[Info])
+	fmt.Fprintf(&b, "%d errors, %d warnings, %d infos\n", counts[lint.Error], counts[lint.Warning], counts[lint.Info])
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// Document is the JSON output.
-type Document struct {
-	SchemaVersion int       `json:"schemaVersion"`
-	Project       string    `json:"project"`
-	Findings      []Finding `json:"findings"`
-	Rules         []Rule    `json:"rules"`
+// LintDocument is lint's JSON output.
+type LintDocument struct {
+	SchemaVersion int            `json:"schemaVersion"`
+	Project       string         `json:"project"`
+	Findings      []lint.Finding `json:"findings"`
+	Rules         []lint.Rule    `json:"rules"`
 }
 
-// WriteJSON writes findings as JSON, file paths relative to base.
-func WriteJSON(w io.Writer, project, base string, fs []Finding) error {
-	doc := Document{SchemaVersion: SchemaVersion, Project: project, Findings: []Finding{}, Rules: Rules}
+// WriteLintJSON writes findings as JSON, file paths relative to base.
+func WriteLintJSON(w io.Writer, project, base string, fs []lint.Finding) error {
+	doc := LintDocument{SchemaVersion: LintSchemaVersion, Project: project, Findings: []lint.Finding{}, Rules: lint.Rules}
 	for _, f := range fs {
-		f.File = rel(base, f.File)
+		f.File = relTo(base, f.File)
 		doc.Findings = append(doc.Findings, f)
 	}
 	enc := json.NewEncoder(w)
@@ -74,30 +74,32 @@ func WriteJSON(w io.Writer, project, base string, fs []Finding) error {
 	return enc.Encode(doc)
 }
 
-// WriteGitHub writes GitHub Actions workflow annotations.
-func WriteGitHub(w io.Writer, base string, fs []Finding) error {
+// WriteLintGitHub writes GitHub Actions workflow annotations.
+func WriteLintGitHub(w io.Writer, base string, fs []lint.Finding) error {
 	for _, f := range fs {
 		level := "error"
 		switch f.Severity {
-		case Warning:
+		case lint.Warning:
 			level = "warning"
-		case Info:
+		case lint.Info:
 			level = "notice"
 		}
-		msg := escapeData(fmt.Sprintf("%s (fix: %s)", f.Message, f.Fix))
+		msg := ghData(fmt.Sprintf("%s (fix: %s)", f.Message, f.Fix))
 		if _, err := fmt.Fprintf(w, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level,
-			escapeProp(rel(base, f.File)), f.Line, f.Column, escapeProp(f.Rule+" "+f.Name), msg); err != nil {
+			ghProp(relTo(base, f.File)), f.Line, f.Column, ghProp(f.Rule+" "+f.Name), msg); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func escapeData(s string) string {
+// ghData escapes a GitHub workflow command's message; ghProp one of its
+// properties (file, title). The only escaping of workflow commands.
+func ghData(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
 }
 
-func escapeProp(s string) string {
+func ghProp(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }
 
@@ -165,11 +167,11 @@ type sarifRegion struct {
 	StartColumn int `json:"startColumn,omitempty"`
 }
 
-func sarifLevel(s Severity) string {
+func sarifLevel(s lint.Severity) string {
 	switch s {
-	case Error:
+	case lint.Error:
 		return "error"
-	case Warning:
+	case lint.Warning:
 		return "warning"
 	}
 	return "note"
@@ -177,10 +179,10 @@ func sarifLevel(s Severity) string {
 
 // WriteSARIF writes findings as SARIF 2.1.0, artifact URIs relative to the
 // project root (%SRCROOT%).
-func WriteSARIF(w io.Writer, base, version string, fs []Finding) error {
+func WriteLintSARIF(w io.Writer, base, version string, fs []lint.Finding) error {
 	driver := sarifDriver{Name: "infractl", InformationURI: "https://github.com/infractl/infractl", Version: version}
 	index := map[string]int{}
-	for i, r := range Rules {
+	for i, r := range lint.Rules {
 		index[r.ID] = i
 		driver.Rules = append(driver.Rules, sarifRule{
 			ID: r.ID, Name: r.Name,
@@ -197,7 +199,7 @@ func WriteSARIF(w io.Writer, base, version string, fs []Finding) error {
 			RuleID: f.Rule, RuleIndex: index[f.Rule], Level: sarifLevel(f.Severity),
 			Message: sarifText{fmt.Sprintf("%s: %s (fix: %s)", f.Service, f.Message, f.Fix)},
 		}
-		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(rel(base, f.File)), URIBaseID: "%SRCROOT%"}}}
+		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(relTo(base, f.File)), URIBaseID: "%SRCROOT%"}}}
 		if f.Line > 0 {
 			loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line, StartColumn: f.Column}
 		}
