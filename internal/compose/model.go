@@ -327,6 +327,20 @@ func (m *Model) Validate() error {
 			problems = append(problems, fmt.Sprintf("%s: service %q: label %s=%q is not one of init, backend, app", m.Index.Key(n, "labels", RoleLabel), n, RoleLabel, r))
 		}
 	}
+	// Two enabled services with one container_name: compose refuses them
+	// too (a container name is unique on an engine).
+	byName := map[string][]string{}
+	for _, n := range m.Names {
+		if s := m.Services[n]; s.Hook == nil && s.Config.ContainerName != "" {
+			byName[s.Config.ContainerName] = append(byName[s.Config.ContainerName], n)
+		}
+	}
+	for _, cn := range slices.Sorted(maps.Keys(byName)) {
+		if users := byName[cn]; len(users) > 1 {
+			problems = append(problems, fmt.Sprintf("%s: services %s have the same container_name %q; container names must be unique, rename one",
+				m.Index.Key(users[1], "container_name"), quoteList(users), cn))
+		}
+	}
 	for _, kind := range []string{"secrets", "configs"} {
 		defs := map[string]types.FileObjectConfig{}
 		if kind == "secrets" {
