@@ -1,0 +1,104 @@
+package dockerapi
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/engine"
+)
+
+// TestBuildSpec converts a compose service into create options with no
+// daemon: names, compose's labels, environment, healthcheck as exec
+// arguments, secrets from a file bind-mounted and from the environment
+// copied in, networks with aliases.
+func TestBuildSpec(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "pw.txt"), []byte("pw"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := `
+services:
+  db:
+    image: postgres:15
+    environment: {POSTGRES_DB: app}
+    healthcheck:
+      test: ["CMD-SHELL", "pg_isready -U app"]
+      timeout: 3s
+    secrets: [db_pw, token]
+    networks:
+      back: {aliases: [pg]}
+    stop_grace_period: 7s
+  init:
+    image: tool
+    restart: "no"
+    container_name: custom-init
+    depends_on: {db: {condition: service_healthy}}
+    networks: [back]
+networks:
+  back: {}
+secrets:
+  db_pw: {file: ./pw.txt}
+  token: {environment: TOKEN}
+`
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := compose.Load(t.Context(), compose.Options{Files: []string{file}, ProjectName: "p", Env: []string{"TOKEN=t0ken"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := buildSpec(m.Project, m.Project.Services["db"], "1.41")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.name != "p-db-1" || spec.opts.Name != "p-db-1" {
+		t.Errorf("name %q / %q", spec.name, spec.opts.Name)
+	}
+	labels := spec.opts.Config.Labels
+	for k, want := range map[string]string{engine.LabelProject: "p", engine.LabelService: "db", engine.LabelNumber: "1", engine.LabelOneoff: "False", engine.LabelConfigHash: spec.hashes[0]} {
+		if labels[k] != want {
+			t.Errorf("label %s = %q, want %q", k, labels[k], want)
+		}
+	}
+	if !slices.Contains(spec.opts.Config.Env, "POSTGRES_DB=app") {
+		t.Errorf("env %v", spec.opts.Config.Env)
+	}
+	if !spec.health || !slices.Equal(spec.healthTest, []string{"/bin/sh", "-c", "pg_isready -U app"}) || spec.healthTimeout != 3*time.Second {
+		t.Errorf("health %v %q %s", spec.health, spec.healthTest, spec.healthTimeout)
+	}
+	var bound bool
+	for _, mt := range spec.opts.HostConfig.Mounts {
+		if mt.Target == "/run/secrets/db_pw" && mt.Source == filepath.Join(dir, "pw.txt") && mt.ReadOnly {
+			bound = true
+		}
+	}
+	if !bound {
+		t.Errorf("file secret not bind-mounted read-only: %+v", spec.opts.HostConfig.Mounts)
+	}
+	if len(spec.copies) != 1 || spec.copies[0].Path != "/run/secrets/token" || string(spec.copies[0].Content) != "t0ken" {
+		t.Errorf("environment secret not copied in: %+v", spec.copies)
+	}
+	ep := spec.opts.NetworkingConfig.EndpointsConfig["p_back"]
+	if ep == nil || !slices.Contains(ep.Aliases, "pg") {
+		t.Errorf("network p_back with alias pg: %+v", spec.opts.NetworkingConfig.EndpointsConfig)
+	}
+	if spec.stop != 7*time.Second {
+		t.Errorf("stop grace %s", spec.stop)
+	}
+
+	init, err := buildSpec(m.Project, m.Project.Services["init"], "1.41")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if init.name != "custom-init" || init.opts.HostConfig.RestartPolicy.Name != "no" {
+		t.Errorf("init: name %q restart %q", init.name, init.opts.HostConfig.RestartPolicy.Name)
+	}
+	if init.opts.Config.Labels[engine.LabelDependsOn] != "db:service_healthy:false" { // name:condition:restart, as compose writes it
+		t.Errorf("depends_on label %q", init.opts.Config.Labels[engine.LabelDependsOn])
+	}
+}
