@@ -14,6 +14,7 @@ package memengine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"sort"
@@ -379,13 +380,7 @@ func (pr *Project) EnsureResources(context.Context) ([]string, error) {
 	}
 	var warnings []string
 	if pr.p != nil {
-		for _, key := range slices.Sorted(func(yield func(string) bool) {
-			for k := range pr.p.Networks {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
+		for _, key := range slices.Sorted(maps.Keys(pr.p.Networks)) {
 			def := pr.p.Networks[key]
 			if bool(def.External) {
 				continue
@@ -402,13 +397,7 @@ func (pr *Project) EnsureResources(context.Context) ([]string, error) {
 			}
 			e.networks[name] = map[string]string{engine.LabelProject: pr.name, engine.LabelNetwork: key}
 		}
-		for _, key := range slices.Sorted(func(yield func(string) bool) {
-			for k := range pr.p.Volumes {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
+		for _, key := range slices.Sorted(maps.Keys(pr.p.Volumes)) {
 			def := pr.p.Volumes[key]
 			if bool(def.External) {
 				continue
