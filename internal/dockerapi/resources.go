@@ -64,18 +64,14 @@ func (pr *Project) EnsureResources(ctx context.Context) ([]string, error) {
 		if bool(def.External) {
 			continue
 		}
-		name := def.Name
-		if name == "" {
-			name = p.Name + "_" + key
-		}
+		name := engine.VolumeName(p.Name, key, def)
 		if v, err := pr.cli.VolumeInspect(ctx, name, client.VolumeInspectOptions{}); err == nil {
-			labels := v.Volume.Labels
-			switch {
-			case engine.Owned(labels, p.Name):
-			case labels[LabelProject] != "":
-				return warnings, engine.ConflictError("volume", name, "", labels)
-			default:
-				warnings = append(warnings, fmt.Sprintf("volume %q already exists but was not created by docker compose or infractl; it is used as it is (set external: true to say so)", name))
+			w, err := engine.ReuseVolume(name, p.Name, v.Volume.Labels)
+			if err != nil {
+				return warnings, err
+			}
+			if w != "" {
+				warnings = append(warnings, w)
 			}
 			continue
 		} else if !cerrdefs.IsNotFound(err) {
@@ -113,8 +109,8 @@ func (pr *Project) ownNetwork(ctx context.Context, name, key string) (bool, erro
 		return false, nil
 	}
 	for _, n := range same {
-		if !engine.Owned(n.Labels, pr.project.Name) || n.Labels[LabelNetwork] != "" && n.Labels[LabelNetwork] != key {
-			return false, engine.ConflictError("network", name, "", n.Labels)
+		if err := engine.ReuseNetwork(name, key, pr.project.Name, n.Labels); err != nil {
+			return false, err
 		}
 	}
 	if len(same) == 1 {

@@ -396,10 +396,7 @@ func mountObject(p *types.Project, spec *createSpec, hc *container.HostConfig, d
 }
 
 func networkName(p *types.Project, key string, def types.NetworkConfig) string {
-	if def.Name != "" {
-		return def.Name
-	}
-	return p.Name + "_" + key
+	return engine.NetworkName(p.Name, key, def)
 }
 
 func sortedNetworks(sc types.ServiceConfig) []string {

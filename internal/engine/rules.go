@@ -44,6 +44,45 @@ const (
 	LabelManagedBy = "io.infractl.managed-by"
 )
 
+// NetworkName is compose's name for a project's network.
+func NetworkName(project, key string, def types.NetworkConfig) string {
+	if def.Name != "" {
+		return def.Name
+	}
+	return project + "_" + key
+}
+
+// VolumeName is compose's name for a project's volume.
+func VolumeName(project, key string, def types.VolumeConfig) string {
+	if def.Name != "" {
+		return def.Name
+	}
+	return project + "_" + key
+}
+
+// ReuseNetwork decides about a network of the project's name that exists:
+// the project's own (for the same key) is reused; anything else is a
+// conflict, as compose refuses it.
+func ReuseNetwork(name, key, project string, labels map[string]string) error {
+	if !Owned(labels, project) || labels[LabelNetwork] != "" && labels[LabelNetwork] != key {
+		return ConflictError("network", name, "", labels)
+	}
+	return nil
+}
+
+// ReuseVolume decides about a volume of the project's name that exists:
+// the project's own is reused; one made by hand is used with a warning (as
+// compose does); another project's is a conflict.
+func ReuseVolume(name, project string, labels map[string]string) (warning string, err error) {
+	switch {
+	case Owned(labels, project):
+		return "", nil
+	case labels[LabelProject] != "":
+		return "", ConflictError("volume", name, "", labels)
+	}
+	return fmt.Sprintf("volume %q already exists but was not created by docker compose or infractl; it is used as it is (set external: true to say so)", name), nil
+}
+
 // Owner names who owns an object from its labels: "project X", or "no
 // compose project" for something made by hand.
 func Owner(labels map[string]string) string {

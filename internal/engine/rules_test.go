@@ -81,3 +81,24 @@ func TestStateDefinitions(t *testing.T) {
 		})
 	}
 }
+
+func TestReuseNetworkAndVolume(t *testing.T) {
+	ours := map[string]string{engine.LabelProject: "p", engine.LabelNetwork: "default"}
+	if err := engine.ReuseNetwork("p_default", "default", "p", ours); err != nil {
+		t.Errorf("own network refused: %v", err)
+	}
+	for _, labels := range []map[string]string{nil, {engine.LabelProject: "q"}, {engine.LabelProject: "p", engine.LabelNetwork: "back"}} {
+		if err := engine.ReuseNetwork("p_default", "default", "p", labels); !errors.Is(err, engine.ErrConflict) {
+			t.Errorf("network labelled %v: err = %v, want a conflict", labels, err)
+		}
+	}
+	if w, err := engine.ReuseVolume("p_data", "p", map[string]string{engine.LabelProject: "p"}); w != "" || err != nil {
+		t.Errorf("own volume: %q %v", w, err)
+	}
+	if w, err := engine.ReuseVolume("p_data", "p", nil); err != nil || !strings.Contains(w, `"p_data"`) {
+		t.Errorf("hand-made volume: %q %v, want a warning naming it", w, err)
+	}
+	if _, err := engine.ReuseVolume("p_data", "p", map[string]string{engine.LabelProject: "q"}); !errors.Is(err, engine.ErrConflict) {
+		t.Errorf("another project's volume: %v, want a conflict", err)
+	}
+}

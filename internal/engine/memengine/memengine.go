@@ -385,13 +385,10 @@ func (pr *Project) EnsureResources(context.Context) ([]string, error) {
 			if bool(def.External) {
 				continue
 			}
-			name := def.Name
-			if name == "" {
-				name = pr.name + "_" + key
-			}
+			name := engine.NetworkName(pr.name, key, def)
 			if l, ok := e.networks[name]; ok {
-				if !engine.Owned(l, pr.name) {
-					return warnings, engine.ConflictError("network", name, "", l)
+				if err := engine.ReuseNetwork(name, key, pr.name, l); err != nil {
+					return warnings, err
 				}
 				continue
 			}
@@ -402,17 +399,14 @@ func (pr *Project) EnsureResources(context.Context) ([]string, error) {
 			if bool(def.External) {
 				continue
 			}
-			name := def.Name
-			if name == "" {
-				name = pr.name + "_" + key
-			}
+			name := engine.VolumeName(pr.name, key, def)
 			if l, ok := e.volumes[name]; ok {
-				switch {
-				case engine.Owned(l, pr.name):
-				case l[engine.LabelProject] != "":
-					return warnings, engine.ConflictError("volume", name, "", l)
-				default:
-					warnings = append(warnings, fmt.Sprintf("volume %q already exists but was not created by docker compose or infractl", name))
+				w, err := engine.ReuseVolume(name, pr.name, l)
+				if err != nil {
+					return warnings, err
+				}
+				if w != "" {
+					warnings = append(warnings, w)
 				}
 				continue
 			}
