@@ -33,9 +33,6 @@ var ErrChecksFailed = errors.New("checks failed")
 // ErrUsage marks a usage mistake (exit 2).
 var ErrUsage = errors.New("usage error")
 
-// ErrEngine marks a Docker engine or infrastructure failure (exit 3).
-var ErrEngine = errors.New("engine error")
-
 // ErrOutput marks an output infractl was asked to write and could not
 // (--junit, --trace): a usage problem, exit 2, not the engine's.
 var ErrOutput = errors.New("cannot write output")
@@ -66,7 +63,7 @@ func Message(err error) string {
 	msg := err.Error()
 	for changed := true; changed; {
 		changed = false
-		for _, suffix := range []string{": " + compose.ErrInvalidProject.Error(), ": " + ErrUsage.Error(), ": " + ErrEngine.Error(),
+		for _, suffix := range []string{": " + compose.ErrInvalidProject.Error(), ": " + ErrUsage.Error(),
 			": " + engine.ErrEngine.Error(), ": " + engine.ErrUnsupported.Error(), ": " + engine.ErrConflict.Error()} {
 			if strings.HasSuffix(msg, suffix) {
 				msg, changed = strings.TrimSuffix(msg, suffix), true
@@ -91,7 +88,7 @@ func ExitCode(err error) int {
 	case errors.Is(err, compose.ErrInvalidProject), errors.Is(err, ErrUsage), errors.Is(err, ErrOutput),
 		errors.Is(err, engine.ErrUnsupported), errors.Is(err, engine.ErrConflict):
 		return ExitUsage
-	case errors.Is(err, ErrEngine), errors.Is(err, engine.ErrEngine):
+	case errors.Is(err, engine.ErrEngine):
 		return ExitEngine
 	}
 	// Not classified: a failure of this run, not proof the engine failed.

@@ -39,7 +39,7 @@ func (f *Factory) Engine(ctx context.Context) (engine.Engine, error) {
 	}
 	e, err := f.Connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w%w", err, silentErr{ErrEngine})
+		return nil, err // wraps engine.ErrEngine: exit 3
 	}
 	f.engine = e
 	return e, nil

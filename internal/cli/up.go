@@ -121,14 +121,14 @@ running, prints the partial verdict and exits 130.`,
 			o.Warnings = f.Streams.ErrOut
 			v, err := up.Run(ctx, eng, m, o)
 			if err != nil && !errors.Is(err, context.Canceled) && len(v.Services) == 0 {
-				return mapEngineErr(err)
+				return err
 			}
 			if werr := f.writeVerdict(v, out); werr != nil && !errors.Is(werr, ErrChecksFailed) {
 				return werr
 			} else if err == nil {
 				err = werr
 			}
-			return mapEngineErr(err)
+			return err
 		},
 	}
 	fl := c.Flags()
@@ -161,17 +161,6 @@ func startCPUProfile(file string) (stop func(), err error) {
 	}, nil
 }
 
-// mapEngineErr classifies runner errors for the exit code.
-func mapEngineErr(err error) error {
-	if err == nil || errors.Is(err, ErrChecksFailed) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	if errors.Is(err, engine.ErrEngine) && !errors.Is(err, ErrEngine) {
-		return fmt.Errorf("%w%w", err, silentErr{ErrEngine})
-	}
-	return err
-}
-
 func newDownCommand(f *Factory) *cobra.Command {
 	o := engine.DownOptions{}
 	c := &cobra.Command{
@@ -202,7 +191,7 @@ label. Named volumes are kept unless -v is given.`,
 			for _, n := range rep.Kept {
 				fmt.Fprintf(f.Streams.ErrOut, "kept orphan container %s (use --remove-orphans)\n", n)
 			}
-			return mapEngineErr(err)
+			return err
 		},
 	}
 	c.Flags().BoolVarP(&o.Volumes, "volumes", "v", false, "also remove the project's named volumes")

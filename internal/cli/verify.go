@@ -64,7 +64,7 @@ $GITHUB_STEP_SUMMARY.`,
 			o.Progress = f.Streams.ErrOut
 			v, err := verify.Run(ctx, eng, m, o)
 			if err != nil && len(v.Checks) == 0 {
-				return mapEngineErr(err)
+				return err
 			}
 			if errors.Is(err, context.Canceled) {
 				v.Interrupted = true
@@ -77,7 +77,7 @@ $GITHUB_STEP_SUMMARY.`,
 			}
 			werr := f.writeVerdict(v, out)
 			if err != nil {
-				return mapEngineErr(err)
+				return err
 			}
 			return werr
 		},

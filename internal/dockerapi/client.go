@@ -20,12 +20,6 @@ import (
 	"github.com/infractl/infractl/internal/engine"
 )
 
-// ErrEngine and ErrUnsupported are the port's categories.
-var (
-	ErrEngine      = engine.ErrEngine
-	ErrUnsupported = engine.ErrUnsupported
-)
-
 // Engine is one Docker engine. It implements engine.Engine.
 type Engine struct {
 	cli *client.Client
@@ -40,12 +34,12 @@ var _ engine.Engine = (*Engine)(nil)
 func Connect(ctx context.Context) (*Engine, error) {
 	cli, err := client.New(client.FromEnv)
 	if err != nil {
-		return nil, fmt.Errorf("docker client: %v: %w", err, ErrEngine)
+		return nil, fmt.Errorf("docker client: %v: %w", err, engine.ErrEngine)
 	}
 	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		cli.Close()
 		return nil, fmt.Errorf("cannot reach the Docker engine at %s: %v (is dockerd running? set DOCKER_HOST to point elsewhere): %w",
-			cli.DaemonHost(), err, ErrEngine)
+			cli.DaemonHost(), err, engine.ErrEngine)
 	}
 	return &Engine{cli: cli}, nil
 }
@@ -60,7 +54,7 @@ func (e *Engine) Close() error { return e.cli.Close() }
 func (e *Engine) ServerVersion(ctx context.Context) (version, api string, err error) {
 	v, err := e.cli.ServerVersion(ctx, client.ServerVersionOptions{})
 	if err != nil {
-		return "", "", fmt.Errorf("engine version: %v: %w", err, ErrEngine)
+		return "", "", fmt.Errorf("engine version: %v: %w", err, engine.ErrEngine)
 	}
 	return v.Version, v.APIVersion, nil
 }
@@ -72,5 +66,5 @@ func (e *Engine) Project(ctx context.Context, p *types.Project, fresh map[string
 
 // engineErr wraps an API error as an engine failure, naming what failed.
 func engineErr(what string, err error) error {
-	return fmt.Errorf("%s: %v: %w", what, err, ErrEngine)
+	return fmt.Errorf("%s: %v: %w", what, err, engine.ErrEngine)
 }

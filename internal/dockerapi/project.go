@@ -40,7 +40,7 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%s: %w", strings.Join(problems, "; "), ErrUnsupported)
+		return nil, fmt.Errorf("%s: %w", strings.Join(problems, "; "), engine.ErrUnsupported)
 	}
 	images := map[string][]string{}
 	for _, n := range names {
@@ -72,7 +72,7 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%s: %w", strings.Join(problems, "; "), ErrUnsupported)
+		return nil, fmt.Errorf("%s: %w", strings.Join(problems, "; "), engine.ErrUnsupported)
 	}
 	// Names taken by what is not the project's: refused before anything
 	// is created (Prepare checks again, for a race).
@@ -98,7 +98,7 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 	for _, n := range names {
 		spec, err := buildSpec(p, p.Services[n], version)
 		if err != nil {
-			return nil, fmt.Errorf("%v: %w", err, ErrUnsupported)
+			return nil, fmt.Errorf("%v: %w", err, engine.ErrUnsupported)
 		}
 		pr.specs[n] = spec
 	}
@@ -170,7 +170,7 @@ func classify(err error) error {
 	if cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) || cerrdefs.IsInvalidArgument(err) || cerrdefs.IsFailedPrecondition(err) {
 		return err
 	}
-	return fmt.Errorf("%v: %w", err, ErrEngine)
+	return fmt.Errorf("%v: %w", err, engine.ErrEngine)
 }
 
 func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
