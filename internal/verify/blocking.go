@@ -108,14 +108,10 @@ func blockOne(ctx context.Context, env *Env, pr engine.Project, init string, tar
 		return res
 	}
 	// Phase 1: it must wait, then succeed once the targets are back.
-	id, err := pr.CreateOneOff(ctx, init, "verify-blocking")
+	id, err := runOneOff(ctx, pr, init, "verify-blocking")
+	defer func() { _ = pr.Remove(restore, id) }()
 	if err != nil {
 		res.Status, res.Message = report.Fail, err.Error()
-		return res
-	}
-	defer func() { _ = pr.Remove(restore, id) }()
-	if err := pr.Start(ctx, id); err != nil {
-		res.Status, res.Message = report.Fail, "start: "+err.Error()
 		return res
 	}
 	if st, done := exited(id, opts.Grace); done {
@@ -144,14 +140,10 @@ func blockOne(ctx context.Context, env *Env, pr engine.Project, init string, tar
 		res.Status, res.Message = report.Fail, "could not stop the targets: "+err.Error()
 		return res
 	}
-	id2, err := pr.CreateOneOff(ctx, init, "verify-failfast")
+	id2, err := runOneOff(ctx, pr, init, "verify-failfast")
+	defer func() { _ = pr.Remove(restore, id2) }()
 	if err != nil {
 		res.Status, res.Message = report.Fail, err.Error()
-		return res
-	}
-	defer func() { _ = pr.Remove(restore, id2) }()
-	if err := pr.Start(ctx, id2); err != nil {
-		res.Status, res.Message = report.Fail, "start: "+err.Error()
 		return res
 	}
 	st, done = exited(id2, opts.FailFastWithin)
@@ -165,4 +157,17 @@ func blockOne(ctx context.Context, env *Env, pr engine.Project, init string, tar
 		res.Message = fmt.Sprintf("blocked, then exited 0 once its targets came back; with them down it exited %d after %.1f s", st.ExitCode, st.FinishedAt.Sub(st.StartedAt).Seconds())
 	}
 	return res
+}
+
+// runOneOff creates and starts a one-off container of service; the id is
+// returned whenever it was created, so the caller can remove it.
+func runOneOff(ctx context.Context, pr engine.Project, service, suffix string) (string, error) {
+	id, err := pr.CreateOneOff(ctx, service, suffix)
+	if err != nil || id == "" {
+		return id, err
+	}
+	if err := pr.Start(ctx, id); err != nil {
+		return id, fmt.Errorf("start: %w", err)
+	}
+	return id, nil
 }
