@@ -101,7 +101,8 @@ func convertEvent(m events.Message) (engine.Event, bool) {
 func (o *observer) Inspect(ctx context.Context, id string) (engine.State, error) {
 	res, err := o.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
-		return engine.State{}, engineErr("inspect "+id, err)
+		// A container that is gone is not the engine's failure.
+		return engine.State{}, fmt.Errorf("inspect %s: %w", id, classify(err))
 	}
 	return convertState(res.Container.State), nil
 }

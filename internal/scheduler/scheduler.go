@@ -68,7 +68,7 @@ func New(rt Runtime, clock clockwork.Clock, opts Options) *Scheduler {
 		clock = clockwork.NewRealClock()
 	}
 	if opts.SafetyInterval <= 0 {
-		opts.SafetyInterval = 2 * time.Second
+		opts.SafetyInterval = defaultSafetyInterval
 	}
 	if opts.InitTimeout <= 0 {
 		opts.InitTimeout = 10 * time.Minute

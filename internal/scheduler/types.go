@@ -139,13 +139,15 @@ type Dispatch struct {
 	Returned time.Time `json:"returned"`
 }
 
+const defaultSafetyInterval = 2 * time.Second
+
 // TickEvery is how often the scheduler wakes by itself (safety inspects
 // and probes): the shorter of SafetyInterval (default 2 s) and
 // ProbeInterval.
 func (o Options) TickEvery() time.Duration {
 	d := o.SafetyInterval
 	if d <= 0 {
-		d = 2 * time.Second
+		d = defaultSafetyInterval
 	}
 	if o.ProbeInterval > 0 && o.ProbeInterval < d {
 		d = o.ProbeInterval
