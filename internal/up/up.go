@@ -1,6 +1,8 @@
-// Package runner wires infractl's commands that touch the engine: it takes
-// a loaded model, drives the scheduler over the Docker runtime, collects
-// logs (redacted) and builds the verdict.
+// Package up is `infractl up` as a use case: it takes a loaded model and an
+// engine (the port), drives the scheduler over the project's runtime,
+// collects logs (redacted) and builds the verdict. What belongs here: the
+// run and its verdict; not the engine calls (internal/dockerapi) nor the
+// rendering (internal/report).
 package up
 
 import (
@@ -55,7 +57,7 @@ type Options struct {
 	Idle  func(received int)
 }
 
-// Up runs the project: networks and volumes, backends kept when unchanged,
+// Run runs the project: networks and volumes, backends kept when unchanged,
 // every init in a fresh container, in dependency order. The verdict is
 // returned even when the run failed; the error is the interruption or an
 // engine failure.

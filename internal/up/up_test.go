@@ -2,6 +2,8 @@ package up_test
 
 import (
 	"errors"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,9 +41,14 @@ func behaviors() map[string]memengine.Behavior {
 // runUp runs infractl up on the in-memory engine, driving its clock.
 func runUp(t *testing.T, e *memengine.Engine, m *compose.Model) (report.Verdict, error) {
 	t.Helper()
+	return runUpWith(t, e, m, nil)
+}
+
+func runUpWith(t *testing.T, e *memengine.Engine, m *compose.Model, warnings io.Writer) (report.Verdict, error) {
+	t.Helper()
 	var v report.Verdict
 	var err error
-	opts := up.Options{MaxInitSeconds: 60, LogsDir: t.TempDir(), Clock: e.Clock, ProbeInterval: 0}
+	opts := up.Options{MaxInitSeconds: 60, LogsDir: t.TempDir(), Clock: e.Clock, Warnings: warnings}
 	if !e.Drive(2*time.Second, 30*time.Minute, func(idle func(int)) {
 		opts.Idle = idle
 		v, err = up.Run(t.Context(), e, m, opts)
@@ -146,5 +153,29 @@ func TestUpEndsWithAnEngineErrorWhenTheEngineIsLost(t *testing.T) {
 	}
 	if got := outcomes(v)["init"]; got.Outcome != "error" {
 		t.Errorf("init: %q (%s)", got.Outcome, got.Detail)
+	}
+}
+
+func TestUpRefusesAForeignNetworkAndWarnsOfAHandMadeVolume(t *testing.T) {
+	withVolume := stack + "    volumes: [data:/data]\nvolumes:\n  data: {}\n"
+	m := memengine.LoadYAML(t, "p", withVolume)
+	e := memengine.New(t0, behaviors())
+	e.AddNetwork("p_default", map[string]string{engine.LabelProject: "shop"})
+	if _, err := runUp(t, e, m); !errors.Is(err, engine.ErrConflict) || !errors.Is(err, compose.ErrInvalidProject) {
+		t.Fatalf("err = %v, want a conflict naming the network (exit 2)", err)
+	}
+	if _, ok := e.Lookup("p-db-1"); ok {
+		t.Error("a container was created though the network is not the project's")
+	}
+
+	e = memengine.New(t0, behaviors())
+	e.AddVolume("p_data", nil)
+	var warn strings.Builder
+	v, err := runUpWith(t, e, m, &warn)
+	if err != nil || !v.OK {
+		t.Fatalf("ok=%v err=%v", v.OK, err)
+	}
+	if !strings.Contains(warn.String(), `WARN: volume "p_data" already exists but was not created by docker compose or infractl`) {
+		t.Errorf("warnings: %q", warn.String())
 	}
 }

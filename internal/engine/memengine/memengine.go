@@ -97,13 +97,6 @@ func New(t0 time.Time, behaviors map[string]Behavior) *Engine {
 	return e
 }
 
-// SetBehavior changes a service's behaviour for containers started later.
-func (e *Engine) SetBehavior(service string, b Behavior) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.behaviors[service] = b
-}
-
 // SetDown makes the engine unreachable (true) or reachable again; going
 // down breaks every event stream.
 func (e *Engine) SetDown(down bool) {
@@ -271,14 +264,6 @@ func (e *Engine) AddVolume(name string, labels map[string]string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.volumes[name] = labels
-}
-
-// Exists reports whether a container of that name exists.
-func (e *Engine) Exists(name string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ok := e.byName[name]
-	return ok
 }
 
 // Lookup returns a container by name.
