@@ -39,6 +39,7 @@ lint:
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
+	cd bench && $(GO) vet ./... && $(GO) mod tidy -diff
 
 demo: images build
 	bash scripts/demo.sh

@@ -22,8 +22,6 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
-
-	"github.com/infractl/infractl/internal/dockerapi"
 )
 
 type tool struct {
@@ -340,7 +338,7 @@ func lastLines(s string, n int) string {
 func measure(ctx context.Context, cli *client.Client, t tool, s stack, p string) (runResult, error) {
 	f := client.Filters{}
 	f.Add("type", "container")
-	f.Add("label", dockerapi.LabelProject+"="+p)
+	f.Add("label", labelProject+"="+p)
 	ectx, cancel := context.WithCancel(ctx)
 	res := cli.Events(ectx, client.EventsListOptions{Filters: f})
 	var mu sync.Mutex
@@ -354,7 +352,7 @@ func measure(ctx context.Context, cli *client.Client, t tool, s stack, p string)
 				a := string(m.Action)
 				if a == "start" || a == "die" || strings.HasPrefix(a, "health_status") {
 					mu.Lock()
-					evs = append(evs, event{m.Actor.Attributes[dockerapi.LabelService], a, time.Unix(0, m.TimeNano)})
+					evs = append(evs, event{m.Actor.Attributes[labelService], a, time.Unix(0, m.TimeNano)})
 					mu.Unlock()
 				}
 			case <-res.Err:
@@ -555,7 +553,7 @@ func waitInits(ctx context.Context, cli *client.Client, p string, sofar time.Dur
 	start := time.Now().Add(-sofar)
 	for {
 		f := client.Filters{}
-		f.Add("label", dockerapi.LabelProject+"="+p)
+		f.Add("label", labelProject+"="+p)
 		res, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 		if err != nil {
 			return 0, err
@@ -563,7 +561,7 @@ func waitInits(ctx context.Context, cli *client.Client, p string, sofar time.Dur
 		cs := res.Items
 		pending := 0
 		for _, c := range cs {
-			svc := c.Labels[dockerapi.LabelService]
+			svc := c.Labels[labelService]
 			if (strings.Contains(svc, "init") || svc == "minio-create-buckets") && c.State != container.StateExited {
 				pending++
 			}

@@ -146,3 +146,9 @@ func scaleProject(dir string, n int) (string, error) {
 	f := filepath.Join(d, "compose.yaml")
 	return f, os.WriteFile(f, []byte(root.String()), 0o644)
 }
+
+// compose's own labels, the public contract the bench reads both tools by.
+const (
+	labelProject = "com.docker.compose.project"
+	labelService = "com.docker.compose.service"
+)
