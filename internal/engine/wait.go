@@ -5,14 +5,21 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // WaitFor waits, on the engine's events, until done holds for the state of
 // every container in ids, or d passes, or ctx ends. It subscribes first and
 // inspects second, so a change between the two is never missed. It returns
-// the last state seen of each container and whether done held for all.
-func WaitFor(ctx context.Context, rt Runtime, ids []string, d time.Duration, done func(State) bool) (map[string]State, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
+// the last state seen of each container and whether done held for all. d
+// is measured on clock (nil: the real clock), so tests on the in-memory
+// engine decide when it passes.
+func WaitFor(ctx context.Context, rt Runtime, clock clockwork.Clock, ids []string, d time.Duration, done func(State) bool) (map[string]State, bool, error) {
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	evs, errs := rt.Events(ctx)
 	states := map[string]State{}
@@ -30,8 +37,15 @@ func WaitFor(ctx context.Context, rt Runtime, ids []string, d time.Duration, don
 			pending[id] = true
 		}
 	}
+	if len(pending) == 0 {
+		return states, true, nil
+	}
+	deadline := clock.NewTimer(d)
+	defer deadline.Stop()
 	for len(pending) > 0 {
 		select {
+		case <-deadline.Chan():
+			return states, false, nil
 		case <-ctx.Done():
 			return states, false, nil
 		case err := <-errs:

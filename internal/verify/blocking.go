@@ -84,7 +84,7 @@ func blockOne(ctx context.Context, env *Env, pr engine.Project, init string, tar
 				return err
 			}
 		}
-		if _, ok, err := engine.WaitFor(c, pr, ids, 3*time.Minute, engine.State.Ready); err != nil {
+		if _, ok, err := engine.WaitFor(c, pr, env.Opts.Clock, ids, 3*time.Minute, engine.State.Ready); err != nil {
 			return err
 		} else if !ok {
 			return fmt.Errorf("%s not ready after 3m0s", strings.Join(targets, ", "))
@@ -98,7 +98,7 @@ func blockOne(ctx context.Context, env *Env, pr engine.Project, init string, tar
 		}
 	}()
 	exited := func(id string, d time.Duration) (engine.State, bool) {
-		st, ok, _ := engine.WaitFor(ctx, pr, []string{id}, d, engine.State.Finished)
+		st, ok, _ := engine.WaitFor(ctx, pr, env.Opts.Clock, []string{id}, d, engine.State.Finished)
 		return st[id], ok
 	}
 

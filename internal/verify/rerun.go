@@ -54,7 +54,7 @@ func (r rerunCheck) Run(ctx context.Context, env *Env) (report.Check, error) {
 		c.Status, c.Reason = report.Skip, "no init can be rerun"
 		return c, nil
 	}
-	results, err := scheduler.New(pr, nil, scheduler.Options{InitTimeout: env.Opts.FailFastWithin + 5*time.Minute}).Run(ctx, nodes)
+	results, err := scheduler.New(pr, env.Opts.Clock, scheduler.Options{InitTimeout: env.Opts.FailFastWithin + 5*time.Minute, Idle: env.Opts.Idle}).Run(ctx, nodes)
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	for _, r := range results {

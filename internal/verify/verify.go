@@ -14,6 +14,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
 	"github.com/infractl/infractl/internal/redact"
@@ -39,6 +41,11 @@ type Options struct {
 	Audit     bool
 	TailLines int
 	Progress  io.Writer
+	// Clock and Idle are for tests on the in-memory engine (nil: the real
+	// clock): the blocking check's waits and the rerun's scheduler run on
+	// Clock; Idle is the rerun scheduler's (scheduler.Options.Idle).
+	Clock clockwork.Clock
+	Idle  func(received int)
 }
 
 // Env is what every check sees: the project, what the engine shows of it

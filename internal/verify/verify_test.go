@@ -1,10 +1,10 @@
 package verify_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
 	"github.com/infractl/infractl/internal/engine/memengine"
 	"github.com/infractl/infractl/internal/report"
@@ -30,122 +30,89 @@ services:
     depends_on: {init: {condition: service_completed_successfully}}
 `
 
-func TestInitStateRules(t *testing.T) {
-	m := memengine.LoadYAML(t, "p", stack)
-	hash := func(svc string) string {
+// seed runs a container of each service with the project's labels and the
+// service's own config hash (so it is not stale); backends (no restart
+// "no") keep running, inits exit 0 at once.
+func seed(t *testing.T, e *memengine.Engine, m *compose.Model, services ...string) {
+	t.Helper()
+	for _, svc := range services {
 		h, err := engine.ServiceHashes(m.Project.Services[svc])
 		if err != nil {
 			t.Fatal(err)
 		}
-		return h[0]
-	}
-	type ctr struct {
-		svc   string
-		hash  string // "" : the service's own
-		state engine.State
-		logs  string
-	}
-	started := engine.State{StartedAt: t0}
-	exited := func(code int) engine.State {
-		s := started
-		s.Exited, s.ExitCode, s.FinishedAt = true, code, t0.Add(time.Second)
-		return s
-	}
-	healthy := engine.State{Running: true, StartedAt: t0, Health: engine.HealthHealthy}
-	tests := []struct {
-		name   string
-		ctrs   []ctr
-		want   map[string]string // service -> VAL-AUTO-002 message
-		status report.Status     // of VAL-AUTO-002
-	}{
-		{"all good", []ctr{{"db", "", healthy, ""}, {"init", "", exited(0), ""}, {"seed", "", exited(0), ""}},
-			map[string]string{"init": "exited 0"}, report.Pass},
-		{"never ran", []ctr{{"db", "", healthy, ""}, {"init", "", exited(0), ""}},
-			map[string]string{"seed": "never ran (no container)"}, report.Fail},
-		{"failed", []ctr{{"db", "", healthy, ""}, {"init", "", exited(3), ""}, {"seed", "", exited(0), ""}},
-			map[string]string{"init": "failed (exit 3)"}, report.Fail},
-		{"still running", []ctr{{"db", "", healthy, ""}, {"init", "", engine.State{Running: true, StartedAt: t0}, ""}, {"seed", "", exited(0), ""}},
-			map[string]string{"init": "still running"}, report.Fail},
-		{"created, never started", []ctr{{"db", "", healthy, ""}, {"init", "", engine.State{}, ""}, {"seed", "", exited(0), ""}},
-			map[string]string{"init": "never ran (created, never started)"}, report.Fail},
-		{"stale: written for another configuration", []ctr{{"db", "", healthy, ""}, {"init", "other-hash", exited(0), ""}, {"seed", "", exited(0), ""}},
-			map[string]string{"init": "stale: its container's configuration no longer matches the project (run infractl up)"}, report.Fail},
-		{"backend unhealthy, its output redacted", []ctr{{"db", "", engine.State{Running: true, StartedAt: t0, Health: engine.HealthUnhealthy, HealthOutput: "auth failed for s3cr3t-value"}, ""}, {"init", "", exited(0), ""}, {"seed", "", exited(0), ""}},
-			map[string]string{"db": "unhealthy: auth failed for ***"}, report.Fail},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := memengine.New(t0, nil)
-			for _, c := range tt.ctrs {
-				h := c.hash
-				if h == "" {
-					h = hash(c.svc)
-				}
-				name := "p-" + c.svc + "-1"
-				e.Run(name, c.svc, map[string]string{engine.LabelProject: "p", engine.LabelService: c.svc, engine.LabelConfigHash: h}, false, 0)
-				e.SetState(name, c.state)
-			}
-			v, err := verify.Run(t.Context(), e, m, verify.Options{MaxInitSeconds: 60})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var check report.Check
-			for _, c := range v.Checks {
-				if c.ID == report.ReqInitExit {
-					check = c
-				}
-			}
-			if check.Status != tt.status {
-				t.Errorf("VAL-AUTO-002 %s, want %s: %+v", check.Status, tt.status, check.Results)
-			}
-			got := map[string]string{}
-			for _, r := range check.Results {
-				got[r.Service] = r.Message
-			}
-			for svc, want := range tt.want {
-				if got[svc] != want {
-					t.Errorf("%s: %q, want %q", svc, got[svc], want)
-				}
-			}
-			var out strings.Builder
-			if err := report.WriteJUnit(&out, v); err != nil {
-				t.Fatal(err)
-			}
-			if err := report.WriteVerdictText(&out, v, report.PlainStyles()); err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(out.String(), "s3cr3t-value") {
-				t.Errorf("a secret value is printed:\n%s", out.String())
-			}
-		})
+		running := m.Services[svc].Role != compose.RoleInit
+		e.Run("p-"+svc+"-1", svc, map[string]string{engine.LabelProject: "p", engine.LabelService: svc, engine.LabelConfigHash: h[0]}, running, 0)
 	}
 }
 
-func TestLeakCheckFindsASecretInAnInitLog(t *testing.T) {
-	m := memengine.LoadYAML(t, "p", stack)
-	e := memengine.New(t0, map[string]memengine.Behavior{"init": {Logs: "connecting\npassword is s3cr3t-value\n"}})
-	for _, svc := range []string{"db", "init", "seed"} {
-		h, _ := engine.ServiceHashes(m.Project.Services[svc])
-		e.Run("p-"+svc+"-1", svc, map[string]string{engine.LabelProject: "p", engine.LabelService: svc, engine.LabelConfigHash: h[0]}, svc == "db", 0)
-	}
-	v, err := verify.Run(t.Context(), e, m, verify.Options{MaxInitSeconds: 60})
+// check runs verify and returns the check with the given ID.
+func check(t *testing.T, e engine.Engine, m *compose.Model, opts verify.Options, id string) report.Check {
+	t.Helper()
+	v, err := verify.Run(t.Context(), e, m, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range v.Checks {
-		if c.ID != report.ReqSecrets {
-			continue
-		}
-		if c.Status != report.Fail {
-			t.Fatalf("SEC-SPC-AUTO-001 = %s: %+v", c.Status, c.Results)
-		}
-		for _, r := range c.Results {
-			if r.Service == "init" && r.Message != "its log contains a secret value: password is ***" {
-				t.Errorf("init: %q", r.Message)
-			}
-			if r.Service == "seed" && r.Status != report.Pass {
-				t.Errorf("seed: %s %q", r.Status, r.Message)
-			}
+		if c.ID == id {
+			return c
 		}
 	}
+	t.Fatalf("no check %s in %+v", id, v.Checks)
+	return report.Check{}
+}
+
+func TestRunRunsEveryCheckInOrderAndSkipsTheOptInOnes(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", stack)
+	e := memengine.New(t0, nil)
+	seed(t, e, m, "db", "init", "seed")
+	v, err := verify.Run(t.Context(), e, m, verify.Options{MaxInitSeconds: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range verify.Checks(verify.Options{}) {
+		ids = append(ids, c.ID())
+	}
+	if len(v.Checks) != len(ids) {
+		t.Fatalf("%d checks, want %d", len(v.Checks), len(ids))
+	}
+	for i, c := range v.Checks {
+		if c.ID != ids[i] {
+			t.Errorf("check %d is %s, want %s", i, c.ID, ids[i])
+		}
+	}
+	want := map[string]string{report.ReqIdempotent: "run with --rerun", report.ReqBlocking: "run with --blocking (it stops backends)", report.ReqAudit: "run with --audit"}
+	for _, c := range v.Checks {
+		if reason, optIn := want[c.ID]; optIn && (c.Status != report.Skip || c.Reason != reason) {
+			t.Errorf("%s: %s %q, want skipped: %q", c.ID, c.Status, c.Reason, reason)
+		}
+	}
+}
+
+// verifyResult is a verify run made on another goroutine.
+type verifyResult struct {
+	v   report.Verdict
+	err error
+}
+
+func (r *verifyResult) run(t *testing.T, e engine.Engine, m *compose.Model, opts verify.Options) {
+	r.v, r.err = verify.Run(t.Context(), e, m, opts)
+}
+
+func (r *verifyResult) check(t *testing.T, id string) report.Check {
+	t.Helper()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	for _, c := range r.v.Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no check %s in %+v", id, r.v.Checks)
+	return report.Check{}
+}
+
+func exitedState(code int) engine.State {
+	return engine.State{Exited: true, ExitCode: code, StartedAt: t0, FinishedAt: t0.Add(time.Second)}
 }

@@ -42,6 +42,12 @@ type Behavior struct {
 	Logs string
 	// StartError fails ContainerStart.
 	StartError error
+	// WaitsFor makes a well-behaved init: it exits 0 as soon as every
+	// service named has a ready container (at its start or when they
+	// come), or GiveUpCode after GiveUpAfter (0: never) if they do not.
+	WaitsFor    []string
+	GiveUpAfter time.Duration
+	GiveUpCode  int
 }
 
 type ctr struct {
@@ -479,6 +485,14 @@ func (pr *Project) Start(_ context.Context, id string) error {
 	}
 	e.maxRun[exits] = max(e.maxRun[exits], count)
 	e.emit(engine.Event{ContainerID: id, Action: engine.ActionStart, Time: now})
+	if len(b.WaitsFor) > 0 && b.GiveUpAfter > 0 {
+		e.at(b.GiveUpAfter, func() {
+			if c.gen == gen && c.State.Running {
+				e.exit(c, b.GiveUpCode)
+			}
+		})
+	}
+	e.releaseWaiters()
 	if b.ExitAfter > 0 {
 		e.at(b.ExitAfter, func() {
 			if c.gen != gen || !c.State.Running {
@@ -498,6 +512,7 @@ func (pr *Project) Start(_ context.Context, id string) error {
 			c.State.Health = status
 			c.State.HealthLog = append(c.State.HealthLog, engine.HealthRun{End: t, ExitCode: map[bool]int{true: 0, false: 1}[status == engine.HealthHealthy], Output: b.HealthOutput})
 			e.emit(engine.Event{ContainerID: id, Action: engine.ActionHealth, Health: status, Time: t})
+			e.releaseWaiters()
 		})
 	}
 	if b.HealthyAfter > 0 {
@@ -507,6 +522,35 @@ func (pr *Project) Start(_ context.Context, id string) error {
 		health(b.UnhealthyAfter, engine.HealthUnhealthy)
 	}
 	return nil
+}
+
+// exit ends a running container with code. Callers hold e.mu.
+func (e *Engine) exit(c *ctr, code int) {
+	t := e.Clock.Now()
+	c.gen++
+	c.State.Running, c.State.Exited, c.State.ExitCode, c.State.FinishedAt = false, true, code, t
+	e.emit(engine.Event{ContainerID: c.ID, Action: engine.ActionDie, ExitCode: code, Time: t})
+}
+
+// releaseWaiters exits 0 every running container whose WaitsFor services
+// are all ready, in name order. Callers hold e.mu.
+func (e *Engine) releaseWaiters() {
+	ready := map[string]bool{}
+	for _, o := range e.byID {
+		if o.State.Ready() && !o.OneOff {
+			ready[o.Service] = true
+		}
+	}
+	var names []string
+	for _, o := range e.byID {
+		if w := e.behaviors[o.Service].WaitsFor; len(w) > 0 && o.State.Running && !slices.ContainsFunc(w, func(s string) bool { return !ready[s] }) {
+			names = append(names, o.Name)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		e.exit(e.byID[e.byName[n]], 0)
+	}
 }
 
 // Inspect returns a container's state.
