@@ -19,6 +19,9 @@ type IOStreams struct {
 	OutTTY bool
 	// ErrTTY reports whether ErrOut is a terminal (the live view of up).
 	ErrTTY bool
+	// ErrWidth is ErrOut's width in columns, asked at each redraw (a
+	// resized terminal); nil or <= 0: unknown.
+	ErrWidth func() int
 	// Env is the process environment, injected for tests.
 	Env []string
 }
@@ -29,7 +32,14 @@ func SystemStreams() IOStreams {
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
-		Env:    os.Environ(),
+		ErrWidth: func() int {
+			w, _, err := term.GetSize(int(os.Stderr.Fd()))
+			if err != nil {
+				return 0
+			}
+			return w
+		},
+		Env: os.Environ(),
 	}
 }
 

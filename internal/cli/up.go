@@ -98,7 +98,7 @@ running, prints the partial verdict and exits 130.`,
 			}
 			o.Progress = f.Streams.ErrOut
 			if f.Streams.ErrTTY {
-				o.Live, o.Styles = true, report.ColorStyles()
+				o.Live, o.Styles, o.Width = true, report.ColorStyles(), f.Streams.ErrWidth
 				if _, set := f.Streams.LookupEnv("NO_COLOR"); set {
 					o.Styles = report.PlainStyles()
 				}

@@ -45,6 +45,9 @@ type Options struct {
 	// appending event lines; Styles colour it.
 	Live   bool
 	Styles report.Styles
+	// Width is the terminal's width in columns for the live view (nil or
+	// <= 0: lines are not cut).
+	Width func() int
 	// Trace, when set, receives one JSON line per container start: the
 	// input that triggered it and when the start call was made (make bench
 	// reads it to split each edge into engine and infractl time).
@@ -92,8 +95,12 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	}
 	red := redact.ForProject(m.Project)
 	progress := newProgress(opts.Progress, start, red)
-	if opts.Live {
-		progress.live, progress.styles = true, opts.Styles
+	if opts.Live && opts.Progress != nil {
+		width := opts.Width
+		if width == nil {
+			width = func() int { return 0 }
+		}
+		progress.live, progress.styles = report.NewLive(opts.Progress, width), opts.Styles
 	}
 	sched := scheduler.New(pr, clock, scheduler.Options{
 		Parallel:      opts.Parallel,
@@ -105,6 +112,9 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		Idle:          opts.Idle,
 	})
 	results, runErr := sched.Run(ctx, Nodes(m))
+	if progress.live != nil {
+		progress.live.Close()
+	}
 	v.Interrupted = errors.Is(runErr, context.Canceled)
 
 	logsDir := opts.LogsDir
@@ -304,11 +314,8 @@ type progress struct {
 	red    *redact.Redactor
 	mu     sync.Mutex
 	last   map[string]string
-	live   bool
+	live   *report.Live // nil: plain lines
 	styles report.Styles
-	order  []string
-	lines  map[string]string
-	drawn  int
 }
 
 func newProgress(w io.Writer, start time.Time, red *redact.Redactor) *progress {
@@ -344,7 +351,7 @@ func (p *progress) observe(r scheduler.Result) {
 		return
 	}
 	p.last[r.Name] = state
-	if p.live {
+	if p.live != nil {
 		p.redraw(r, state)
 		return
 	}
@@ -355,15 +362,9 @@ func (p *progress) observe(r scheduler.Result) {
 	fmt.Fprintln(p.w, p.red.String(line))
 }
 
-// redraw keeps one line per service (state and elapsed time) and redraws
-// them in place on the terminal.
+// redraw hands the service's line (state and elapsed time) to the live
+// view, which redraws on its own goroutine.
 func (p *progress) redraw(r scheduler.Result, state string) {
-	if p.lines == nil {
-		p.lines = map[string]string{}
-	}
-	if _, seen := p.lines[r.Name]; !seen {
-		p.order = append(p.order, r.Name)
-	}
 	style := p.styles.Dim
 	switch {
 	case r.Outcome == scheduler.OK:
@@ -377,14 +378,5 @@ func (p *progress) redraw(r scheduler.Result, state string) {
 	if r.Detail != "" && r.Outcome != "" && r.Outcome != scheduler.OK {
 		line += ": " + r.Detail
 	}
-	p.lines[r.Name] = style.Render(p.red.String(line))
-	var b strings.Builder
-	if p.drawn > 0 {
-		fmt.Fprintf(&b, "\x1b[%dA", p.drawn)
-	}
-	for _, n := range p.order {
-		b.WriteString("\x1b[2K" + p.lines[n] + "\n")
-	}
-	p.drawn = len(p.order)
-	_, _ = io.WriteString(p.w, b.String())
+	p.live.Set(r.Name, style.Render(p.red.String(line)))
 }
