@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,11 +14,9 @@ import (
 
 func newProvisionCommand(f *Factory) *cobra.Command {
 	var (
-		services   []string
-		check      bool
-		secretsDir string
-		format     string
-		retry      provision.Retry
+		services []string
+		req      provision.Request
+		format   string
 	)
 	c := &cobra.Command{
 		Use:   "provision",
@@ -59,64 +55,27 @@ resource or drift.`,
 			if err != nil {
 				return err
 			}
-			decls, err := provision.Declarations(m)
-			if err != nil {
+			req.Services = services
+			all, bad, err := provision.Run(ctx, m, req, func(service string, it provision.Item) {
+				if format != "text" {
+					return
+				}
+				fmt.Fprintf(f.Streams.Out, "%s: %s %s: %s", service, it.Backend, it.Resource, it.Status)
+				if it.Detail != "" {
+					fmt.Fprintf(f.Streams.Out, " (%s)", it.Detail)
+				}
+				fmt.Fprintln(f.Streams.Out)
+			})
+			var be *provision.BackendError
+			switch {
+			case errors.Is(err, provision.ErrDeclaration):
 				return fmt.Errorf("%w%w", err, silentErr{compose.ErrInvalidProject})
-			}
-			if len(services) > 0 {
-				want := map[string]bool{}
-				for _, s := range services {
-					if _, ok := m.Services[s]; !ok {
-						return fmt.Errorf("service %q is not in the project%w", s, usageSuffix)
-					}
-					want[s] = true
-				}
-				var keep []provision.Declaration
-				for _, d := range decls {
-					if want[d.Service] {
-						keep = append(keep, d)
-					}
-				}
-				decls = keep
-			}
-			if len(decls) == 0 {
-				return fmt.Errorf("no x-infractl resource declaration found (on %v)%w", services, usageSuffix)
-			}
-			env := provision.Env{Retry: retry}
-			if st, err := os.Stat(secretsDir); secretsDir != "" && err == nil && st.IsDir() {
-				env.Secrets = provision.ContainerSecrets(secretsDir)
-			} else {
-				env.Secrets = provision.HostSecrets(m)
-			}
-			var all []provision.Item
-			failed := false
-			for _, d := range decls {
-				for _, p := range provision.For(d, env) {
-					var items []provision.Item
-					var err error
-					if check {
-						items, err = p.Check(ctx)
-					} else {
-						items, err = p.Ensure(ctx)
-					}
-					for _, it := range items {
-						if format == "text" {
-							fmt.Fprintf(f.Streams.Out, "%s: %s %s: %s", d.Service, it.Backend, it.Resource, it.Status)
-							if it.Detail != "" {
-								fmt.Fprintf(f.Streams.Out, " (%s)", it.Detail)
-							}
-							fmt.Fprintln(f.Streams.Out)
-						}
-						failed = failed || it.Bad()
-					}
-					all = append(all, items...)
-					if err != nil {
-						if errors.Is(err, context.Canceled) {
-							return err
-						}
-						return fmt.Errorf("%s: %v%w", d.Service, err, silentErr{ErrChecksFailed})
-					}
-				}
+			case errors.Is(err, provision.ErrSelection):
+				return fmt.Errorf("%w%w", err, usageSuffix)
+			case errors.As(err, &be):
+				return fmt.Errorf("%w%w", err, silentErr{ErrChecksFailed})
+			case err != nil:
+				return err
 			}
 			if format == "json" {
 				enc := json.NewEncoder(f.Streams.Out)
@@ -125,7 +84,7 @@ resource or drift.`,
 					return err
 				}
 			}
-			if failed {
+			if bad {
 				return ErrChecksFailed
 			}
 			return nil
@@ -133,10 +92,10 @@ resource or drift.`,
 	}
 	fl := c.Flags()
 	fl.StringArrayVar(&services, "service", nil, "provision only these services (repeatable; default: every service with a declaration)")
-	fl.BoolVar(&check, "check", false, "compare the backends with the declaration instead of creating (VAL-SPC-103)")
-	fl.StringVar(&secretsDir, "secrets-dir", "/run/secrets", "where secrets are mounted (inside a container); when it does not exist, secrets are read from their source files")
+	fl.BoolVar(&req.Check, "check", false, "compare the backends with the declaration instead of creating (VAL-SPC-103)")
+	fl.StringVar(&req.SecretsDir, "secrets-dir", "/run/secrets", "where secrets are mounted (inside a container); when it does not exist, secrets are read from their source files")
 	fl.StringVar(&format, "format", "text", "output format: text or json")
-	fl.IntVar(&retry.MaxRetries, "max-retries", 30, "attempts to reach each backend before giving up")
-	fl.DurationVar(&retry.Deadline, "deadline", 2*time.Minute, "give up on a backend after this long")
+	fl.IntVar(&req.Retry.MaxRetries, "max-retries", 30, "attempts to reach each backend before giving up")
+	fl.DurationVar(&req.Retry.Deadline, "deadline", 2*time.Minute, "give up on a backend after this long")
 	return c
 }

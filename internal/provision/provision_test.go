@@ -253,3 +253,32 @@ func TestFakeGrafanaRecordedExchanges(t *testing.T) {
 		t.Fatalf("check: %s %v", statuses(items), err)
 	}
 }
+
+func TestRunSelectionErrors(t *testing.T) {
+	demo := load(t, "demo", ".env.example")
+	tests := []struct {
+		name     string
+		m        *compose.Model
+		services []string
+		want     string
+	}{
+		{"a service not in the project", demo, []string{"nope"}, `service "nope" is not in the project`},
+		{"a service without a declaration", demo, []string{"minio"}, "no x-infractl resource declaration found on [minio]"},
+		{"a project without declarations", load(t, "chain"), nil, "no x-infractl resource declaration found in the project"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			called := false
+			_, _, err := Run(t.Context(), tt.m, Request{Services: tt.services}, func(string, Item) { called = true })
+			if !errors.Is(err, ErrSelection) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q (ErrSelection)", err, tt.want)
+			}
+			if called {
+				t.Error("a backend was called")
+			}
+		})
+	}
+	if _, _, err := Run(t.Context(), load(t, "provision-schema-error"), Request{}, nil); !errors.Is(err, ErrDeclaration) {
+		t.Errorf("invalid declaration: err = %v, want ErrDeclaration", err)
+	}
+}
