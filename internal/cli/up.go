@@ -55,10 +55,18 @@ func (f *Factory) writeVerdict(v report.Verdict, o outputOptions) error {
 	return nil
 }
 
-func newUpCommand(f *Factory) *cobra.Command {
-	o := up.Options{}
-	out := outputOptions{}
-	var traceFile, cpuProfile string
+// UpOptions are what `infractl up`'s flags fill.
+type UpOptions struct {
+	Up                    up.Options
+	Output                outputOptions
+	TraceFile, CPUProfile string
+}
+
+// newUpCommand builds `up`; runF, when set, replaces running it (tests of
+// the flags, no engine), as gh's NewCmdX(f, runF) does.
+func newUpCommand(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
+	opts := &UpOptions{}
+	o, out := &opts.Up, &opts.Output
 	c := &cobra.Command{
 		Use:   "up",
 		Short: "Start the project and run its init phase, with one verdict",
@@ -91,44 +99,10 @@ running, prints the partial verdict and exits 130.`,
 			if err := checkFormat(out.format, "text", "json"); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			m, eng, err := f.LoadModelAndEngine(ctx)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			o.Progress = f.Streams.ErrOut
-			if f.Streams.ErrTTY {
-				o.Live, o.Styles, o.Width = true, report.ColorStyles(), f.Streams.ErrWidth
-				if _, set := f.Streams.LookupEnv("NO_COLOR"); set {
-					o.Styles = report.PlainStyles()
-				}
-			}
-			if traceFile != "" {
-				file, err := os.Create(traceFile)
-				if err != nil {
-					return fmt.Errorf("--trace: %w%w", err, usageSuffix)
-				}
-				defer file.Close()
-				o.Trace = file
-			}
-			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer stop()
-			}
-			o.Warnings = f.Streams.ErrOut
-			v, err := up.Run(ctx, eng, m, o)
-			if err != nil && !errors.Is(err, context.Canceled) && len(v.Services) == 0 {
-				return err
-			}
-			if werr := f.writeVerdict(v, out); werr != nil && !errors.Is(werr, ErrChecksFailed) {
-				return werr
-			} else if err == nil {
-				err = werr
-			}
-			return err
+			return runUp(cmd.Context(), f, opts)
 		},
 	}
 	fl := c.Flags()
@@ -139,10 +113,53 @@ running, prints the partial verdict and exits 130.`,
 	fl.StringVar(&o.LogsDir, "logs-dir", "", "folder for the redacted init logs (default: .infractl/logs in the project folder)")
 	fl.IntVar(&o.TailLines, "tail", 20, "log lines shown for a failed service")
 	fl.Float64Var(&o.MaxInitSeconds, "max-init-seconds", 60, "flag an init that finishes this long or longer after its targets were ready (seed NFR: < 60 s)")
-	fl.StringVar(&traceFile, "trace", "", "write one JSON line per container start (what triggered it, when the API call was made) to this file; make bench reads it")
-	fl.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this run to this file (go tool pprof)")
+	fl.StringVar(&opts.TraceFile, "trace", "", "write one JSON line per container start (what triggered it, when the API call was made) to this file; make bench reads it")
+	fl.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of this run to this file (go tool pprof)")
 	out.addFlags(c)
 	return c
+}
+
+// runUp is `infractl up`: load, run, print the verdict.
+func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
+	o, out := &opts.Up, opts.Output
+	traceFile, cpuProfile := opts.TraceFile, opts.CPUProfile
+	m, eng, err := f.LoadModelAndEngine(ctx)
+	if err != nil {
+		return err
+	}
+	o.Progress = f.Streams.ErrOut
+	if f.Streams.ErrTTY {
+		o.Live, o.Styles, o.Width = true, report.ColorStyles(), f.Streams.ErrWidth
+		if _, set := f.Streams.LookupEnv("NO_COLOR"); set {
+			o.Styles = report.PlainStyles()
+		}
+	}
+	if traceFile != "" {
+		file, err := os.Create(traceFile)
+		if err != nil {
+			return fmt.Errorf("--trace: %w%w", err, usageSuffix)
+		}
+		defer file.Close()
+		o.Trace = file
+	}
+	if cpuProfile != "" {
+		stop, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	o.Warnings = f.Streams.ErrOut
+	v, err := up.Run(ctx, eng, m, *o)
+	if err != nil && !errors.Is(err, context.Canceled) && len(v.Services) == 0 {
+		return err
+	}
+	if werr := f.writeVerdict(v, out); werr != nil && !errors.Is(werr, ErrChecksFailed) {
+		return werr
+	} else if err == nil {
+		err = werr
+	}
+	return err
 }
 
 // startCPUProfile profiles the process into file until stop is called.

@@ -15,9 +15,16 @@ import (
 	"github.com/infractl/infractl/internal/verify"
 )
 
-func newVerifyCommand(f *Factory) *cobra.Command {
-	o := verify.Options{}
-	out := outputOptions{}
+// VerifyOptions are what `infractl verify`'s flags fill.
+type VerifyOptions struct {
+	Verify verify.Options
+	Output outputOptions
+}
+
+// newVerifyCommand builds `verify`; runF, when set, replaces running it.
+func newVerifyCommand(f *Factory, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{}
+	o, out := &opts.Verify, &opts.Output
 	c := &cobra.Command{
 		Use:   "verify",
 		Short: "Check a running stack's init phase: the CI gate (VAL-AUTO-001/002, VAL-SPC-101/102, the 60 s NFR)",
@@ -56,30 +63,10 @@ $GITHUB_STEP_SUMMARY.`,
 			if err := checkFormat(out.format, "text", "json"); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			m, eng, err := f.LoadModelAndEngine(ctx)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			o.Progress = f.Streams.ErrOut
-			v, err := verify.Run(ctx, eng, m, o)
-			if err != nil && len(v.Checks) == 0 {
-				return err
-			}
-			if errors.Is(err, context.Canceled) {
-				v.Interrupted = true
-				v.Finish()
-			}
-			if f.Streams.Getenv("GITHUB_ACTIONS") == "true" {
-				if gerr := githubOutput(f, m, v); gerr != nil {
-					fmt.Fprintf(f.Streams.ErrOut, "warning: GitHub summary: %v\n", gerr)
-				}
-			}
-			werr := f.writeVerdict(v, out)
-			if err != nil {
-				return err
-			}
-			return werr
+			return runVerify(cmd.Context(), f, opts)
 		},
 	}
 	fl := c.Flags()
@@ -92,6 +79,34 @@ $GITHUB_STEP_SUMMARY.`,
 	fl.IntVar(&o.TailLines, "tail", 20, "log lines shown for a failed init")
 	out.addFlags(c)
 	return c
+}
+
+// runVerify is `infractl verify`: load, run the checks, print the verdict.
+func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions) error {
+	o, out := opts.Verify, opts.Output
+	m, eng, err := f.LoadModelAndEngine(ctx)
+	if err != nil {
+		return err
+	}
+	o.Progress = f.Streams.ErrOut
+	v, err := verify.Run(ctx, eng, m, o)
+	if err != nil && len(v.Checks) == 0 {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		v.Interrupted = true
+		v.Finish()
+	}
+	if f.Streams.Getenv("GITHUB_ACTIONS") == "true" {
+		if gerr := githubOutput(f, m, v); gerr != nil {
+			fmt.Fprintf(f.Streams.ErrOut, "warning: GitHub summary: %v\n", gerr)
+		}
+	}
+	werr := f.writeVerdict(v, out)
+	if err != nil {
+		return err
+	}
+	return werr
 }
 
 func githubOutput(f *Factory, m *compose.Model, v report.Verdict) error {

@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infractl/infractl/internal/engine"
+)
+
+// The commands' flags are tested through their runF seam: the options
+// they fill, with no engine and no project.
+func TestUpFlagsFillTheOptions(t *testing.T) {
+	var got *UpOptions
+	f := &Factory{Connect: func(context.Context) (engine.Engine, error) {
+		t.Fatal("the engine was opened")
+		return nil, nil
+	}}
+	c := newUpCommand(f, func(_ context.Context, o *UpOptions) error { got = o; return nil })
+	c.SetArgs([]string{"--parallel", "2", "--timeout", "90s", "--ready-timeout", "1m", "--probe-interval", "0", "--tail", "5", "--max-init-seconds", "30", "--format", "json", "--junit", "out.xml", "--trace", "t.jsonl"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	o := got.Up
+	if o.Parallel != 2 || o.InitTimeout != 90*time.Second || o.ReadyTimeout != time.Minute || o.ProbeInterval != 0 || o.TailLines != 5 || o.MaxInitSeconds != 30 {
+		t.Errorf("up options %+v", o)
+	}
+	if got.Output.format != "json" || got.Output.junit != "out.xml" || got.TraceFile != "t.jsonl" {
+		t.Errorf("output %+v, trace %q", got.Output, got.TraceFile)
+	}
+}
+
+func TestUpDefaults(t *testing.T) {
+	var got *UpOptions
+	c := newUpCommand(&Factory{}, func(_ context.Context, o *UpOptions) error { got = o; return nil })
+	c.SetArgs(nil)
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	o := got.Up
+	if o.Parallel != 0 || o.InitTimeout != 10*time.Minute || o.ReadyTimeout != 3*time.Minute || o.ProbeInterval != 250*time.Millisecond || o.TailLines != 20 || o.MaxInitSeconds != 60 || got.Output.format != "text" {
+		t.Errorf("defaults %+v %+v", o, got.Output)
+	}
+}
+
+func TestVerifyFlagsFillTheOptions(t *testing.T) {
+	var got *VerifyOptions
+	c := newVerifyCommand(&Factory{}, func(_ context.Context, o *VerifyOptions) error { got = o; return nil })
+	c.SetArgs([]string{"--rerun", "--blocking", "--grace", "2s", "--fail-fast-within", "45s", "--audit", "--max-init-seconds", "10"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	o := got.Verify
+	if !o.Rerun || !o.Blocking || !o.Audit || o.Grace != 2*time.Second || o.FailFastWithin != 45*time.Second || o.MaxInitSeconds != 10 {
+		t.Errorf("verify options %+v", o)
+	}
+}
+
+func TestAnUnknownFormatIsAUsageErrorBeforeAnythingRuns(t *testing.T) {
+	for _, build := range []func() error{
+		func() error {
+			c := newUpCommand(&Factory{}, func(context.Context, *UpOptions) error { t.Error("up ran"); return nil })
+			c.SetArgs([]string{"--format", "xml"})
+			return c.Execute()
+		},
+		func() error {
+			c := newVerifyCommand(&Factory{}, func(context.Context, *VerifyOptions) error { t.Error("verify ran"); return nil })
+			c.SetArgs([]string{"--format", "yaml"})
+			return c.Execute()
+		},
+	} {
+		err := build()
+		if !errors.Is(err, ErrUsage) || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "unknown --format") {
+			t.Errorf("err = %v (exit %d), want a usage error", err, ExitCode(err))
+		}
+	}
+}
