@@ -34,11 +34,11 @@ var _ engine.Engine = (*Engine)(nil)
 func Connect(ctx context.Context) (*Engine, error) {
 	cli, err := client.New(client.FromEnv)
 	if err != nil {
-		return nil, fmt.Errorf("docker client: %v: %w", err, engine.ErrEngine)
+		return nil, fmt.Errorf("docker client: %w: %w", err, engine.ErrEngine)
 	}
 	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("cannot reach the Docker engine at %s: %v (is dockerd running? set DOCKER_HOST to point elsewhere): %w",
+		return nil, fmt.Errorf("cannot reach the Docker engine at %s: %w (is dockerd running? set DOCKER_HOST to point elsewhere): %w",
 			cli.DaemonHost(), err, engine.ErrEngine)
 	}
 	return &Engine{cli: cli}, nil
@@ -54,7 +54,7 @@ func (e *Engine) Close() error { return e.cli.Close() }
 func (e *Engine) ServerVersion(ctx context.Context) (version, api string, err error) {
 	v, err := e.cli.ServerVersion(ctx, client.ServerVersionOptions{})
 	if err != nil {
-		return "", "", fmt.Errorf("engine version: %v: %w", err, engine.ErrEngine)
+		return "", "", fmt.Errorf("engine version: %w: %w", err, engine.ErrEngine)
 	}
 	return v.Version, v.APIVersion, nil
 }
@@ -66,5 +66,5 @@ func (e *Engine) Project(ctx context.Context, p *types.Project, fresh map[string
 
 // engineErr wraps an API error as an engine failure, naming what failed.
 func engineErr(what string, err error) error {
-	return fmt.Errorf("%s: %v: %w", what, err, engine.ErrEngine)
+	return fmt.Errorf("%s: %w: %w", what, err, engine.ErrEngine)
 }

@@ -66,7 +66,7 @@ func (pr *Project) Prepare(ctx context.Context, service string) (engine.Prepared
 		if cerrdefs.IsConflict(err) {
 			// Someone created that name between our inspect and create
 			// (another run of the project, or by hand).
-			return engine.Prepared{}, fmt.Errorf("create %s: %v (another infractl or docker compose run of this project may be running): %w", spec.name, err, engine.ErrConflict)
+			return engine.Prepared{}, fmt.Errorf("create %s: %w (another infractl or docker compose run of this project may be running): %w", spec.name, err, engine.ErrConflict)
 		}
 		return engine.Prepared{}, fmt.Errorf("create %s: %w", spec.name, classify(err))
 	}

@@ -98,7 +98,7 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 	for _, n := range names {
 		spec, err := buildSpec(p, p.Services[n], version)
 		if err != nil {
-			return nil, fmt.Errorf("%v: %w", err, engine.ErrUnsupported)
+			return nil, fmt.Errorf("%w: %w", err, engine.ErrUnsupported)
 		}
 		pr.specs[n] = spec
 	}
@@ -170,7 +170,7 @@ func classify(err error) error {
 	if cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) || cerrdefs.IsInvalidArgument(err) || cerrdefs.IsFailedPrecondition(err) {
 		return err
 	}
-	return fmt.Errorf("%v: %w", err, engine.ErrEngine)
+	return fmt.Errorf("%w: %w", err, engine.ErrEngine)
 }
 
 func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }

@@ -52,7 +52,7 @@ func WaitFor(ctx context.Context, rt Runtime, clock clockwork.Clock, ids []strin
 			if ctx.Err() != nil {
 				return states, false, nil
 			}
-			return states, false, fmt.Errorf("event stream: %v: %w", err, ErrEngine)
+			return states, false, fmt.Errorf("event stream: %w: %w", err, ErrEngine)
 		case ev, ok := <-evs:
 			if !ok {
 				evs = nil
