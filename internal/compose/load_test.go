@@ -79,7 +79,7 @@ func TestDiscoveryRoles(t *testing.T) {
 		{"db", compose.RoleBackend, `"db-init", "migrate", "topics" wait on it`},
 		{"db-init", compose.RoleInit, "service_completed_successfully"},
 		{"migrate", compose.RoleInit, `"api" waits for it to complete`},
-		{"topics", compose.RoleInit, `one-shot (restart: "no", no healthcheck) gated on "db"`},
+		{"topics", compose.RoleInit, `one-shot (restart: "no", no healthcheck, no ports) gated on "db"`},
 		{"api", compose.RoleBackend, "wait on it"},
 		{"smoke", compose.RoleApp, "label infractl.role=app"},
 		{"warmup", compose.RoleInit, "label infractl.role=init"},

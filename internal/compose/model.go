@@ -204,9 +204,9 @@ func indexOf(xs []string, x string) int {
 }
 
 // classify assigns roles: a label overrides; a pre_start hook, a service
-// waited on with service_completed_successfully, or a one-shot service
-// (restart "no", no healthcheck) gated on a healthy target is an init;
-// anything else waited on is a backend; the rest are apps.
+// waited on with service_completed_successfully, or a one-shot by the
+// evidence (oneShot, discover.go) is an init; anything else waited on is a
+// backend; the rest are apps.
 func (m *Model) classify() {
 	for _, n := range m.Names {
 		s := m.Services[n]
@@ -222,17 +222,9 @@ func (m *Model) classify() {
 			s.Role, s.Reason = RoleInit, fmt.Sprintf("%s waits for it to complete (service_completed_successfully)", quoteList(by))
 			continue
 		}
-		if s.Config.Restart == types.RestartPolicyNo && !HasHealthcheck(s.Config) {
-			var healthy []string
-			for _, e := range s.Deps {
-				if e.Condition == ConditionHealthy {
-					healthy = append(healthy, e.To)
-				}
-			}
-			if len(healthy) > 0 {
-				s.Role, s.Reason = RoleInit, fmt.Sprintf(`one-shot (restart: "no", no healthcheck) gated on %s being healthy`, quoteList(healthy))
-				continue
-			}
+		if why, ok := oneShot(s); ok {
+			s.Role, s.Reason = RoleInit, why
+			continue
 		}
 	}
 	for _, n := range m.Names {
