@@ -81,6 +81,9 @@ func Check(m *compose.Model) []Finding {
 			} else {
 				c.add("INF001", n, m.Index.Key(n, "restart"), "init service %q has restart: %q", n, r)
 			}
+			if strings.HasPrefix(r, types.RestartPolicyOnFailure) {
+				c.add("INF015", n, m.Index.Key(n, "restart"), "init %q has restart: %q: the engine retries it after a failure", n, r)
+			}
 		}
 		for _, e := range s.Deps {
 			t := m.Services[e.To]

@@ -67,6 +67,7 @@ func TestRules(t *testing.T) {
 		{"INF012", []string{"scripts/provision.sh:3", "scripts/provision.sh:6"}},
 		{"INF013", []string{"compose.yaml:7"}},
 		{"INF014", []string{"compose.yaml:12"}},
+		{"INF015", []string{"compose.yaml:9"}},
 	}
 	if len(tests) != len(lint.Rules) {
 		t.Fatalf("%d rules, %d tested", len(lint.Rules), len(tests))

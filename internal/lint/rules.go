@@ -101,6 +101,10 @@ var Rules = []Rule{
 		"Inits log to Loki where the stack defines it",
 		"Automation results must be searchable in Loki: where the stack uses the loki logging driver, inits should too.",
 		"give the init the same logging: {driver: loki, ...} as the rest of the stack"},
+	{"INF015", "on-failure-init", Warning, "REQ-SPC-AUTO-001",
+		"Inits do not rely on restart: on-failure",
+		"With restart: on-failure the engine starts a failed init again and again: the failure is hidden as a retry, and a step that is not idempotent runs twice on half-done state. An init retries inside its own bounded loop and exits non-zero when it gives up.",
+		"use restart: \"no\" and a bounded retry loop in the init (prove idempotency with infractl verify --rerun)"},
 }
 
 // RuleByID returns the rule with that ID.
