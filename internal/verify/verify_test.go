@@ -48,17 +48,9 @@ func seed(t *testing.T, e *memengine.Engine, m *compose.Model, services ...strin
 // check runs verify and returns the check with the given ID.
 func check(t *testing.T, e engine.Engine, m *compose.Model, opts verify.Options, id string) report.Check {
 	t.Helper()
-	v, err := verify.Run(t.Context(), e, m, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range v.Checks {
-		if c.ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no check %s in %+v", id, v.Checks)
-	return report.Check{}
+	var r verifyResult
+	r.run(t, e, m, opts)
+	return r.check(t, id)
 }
 
 func TestRunRunsEveryCheckInOrderAndSkipsTheOptInOnes(t *testing.T) {

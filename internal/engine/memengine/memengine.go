@@ -495,12 +495,9 @@ func (pr *Project) Start(_ context.Context, id string) error {
 	e.releaseWaiters()
 	if b.ExitAfter > 0 {
 		e.at(b.ExitAfter, func() {
-			if c.gen != gen || !c.State.Running {
-				return
+			if c.gen == gen && c.State.Running {
+				e.exit(c, b.ExitCode)
 			}
-			t := e.Clock.Now()
-			c.State.Running, c.State.Exited, c.State.ExitCode, c.State.FinishedAt = false, true, b.ExitCode, t
-			e.emit(engine.Event{ContainerID: id, Action: engine.ActionDie, ExitCode: b.ExitCode, Time: t})
 		})
 	}
 	health := func(after time.Duration, status string) {
