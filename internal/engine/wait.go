@@ -42,10 +42,44 @@ func WaitFor(ctx context.Context, rt Runtime, clock clockwork.Clock, ids []strin
 	}
 	deadline := clock.NewTimer(d)
 	defer deadline.Stop()
+	// take handles one event; it reports whether to stop waiting.
+	take := func(ev Event) error {
+		if !slices.Contains(ids, ev.ContainerID) {
+			return nil
+		}
+		// The event says something changed: inspect for the whole state (a
+		// health event does not carry the exit code).
+		st, err := rt.Inspect(ctx, ev.ContainerID)
+		if err != nil {
+			return err
+		}
+		states[ev.ContainerID] = st
+		if done(st) {
+			delete(pending, ev.ContainerID)
+		}
+		return nil
+	}
 	for len(pending) > 0 {
 		select {
 		case <-deadline.Chan():
-			return states, false, nil
+			// An event delivered before the deadline fired still counts:
+			// when both are ready, select picks either, so take what is
+			// already here before giving up.
+		drain:
+			for len(pending) > 0 {
+				select {
+				case ev, ok := <-evs:
+					if !ok {
+						break drain
+					}
+					if err := take(ev); err != nil {
+						return states, false, err
+					}
+				default:
+					break drain
+				}
+			}
+			return states, len(pending) == 0, nil
 		case <-ctx.Done():
 			return states, false, nil
 		case err := <-errs:
@@ -58,21 +92,11 @@ func WaitFor(ctx context.Context, rt Runtime, clock clockwork.Clock, ids []strin
 				evs = nil
 				continue
 			}
-			if !slices.Contains(ids, ev.ContainerID) {
-				continue
-			}
-			// The event says something changed: inspect for the whole
-			// state (a health event does not carry the exit code).
-			st, err := rt.Inspect(ctx, ev.ContainerID)
-			if err != nil {
+			if err := take(ev); err != nil {
 				if ctx.Err() != nil {
 					return states, false, nil
 				}
 				return states, false, err
-			}
-			states[ev.ContainerID] = st
-			if done(st) {
-				delete(pending, ev.ContainerID)
 			}
 		}
 	}
