@@ -5,8 +5,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-
-	"github.com/compose-spec/compose-go/v2/types"
 )
 
 // Discovery of one-shot inits in real stacks. Real stacks rarely write the
@@ -46,15 +44,18 @@ func words(s string) []string {
 // The reason names the evidence.
 func oneShot(s *Service) (string, bool) {
 	sc := s.Config
-	restart := sc.Restart
-	policy := fmt.Sprintf("restart: %q", restart)
-	if restart == "" {
+	rp := Restart(sc)
+	var policy string
+	switch rp.Key {
+	case "":
 		policy = `restart unset: compose's default "no"`
+	case "restart":
+		policy = fmt.Sprintf("restart: %q", sc.Restart)
+	default:
+		policy = fmt.Sprintf("%s: %q", rp.Key, rp.String())
 	}
 	switch {
-	case restart == types.RestartPolicyAlways || restart == types.RestartPolicyUnlessStopped:
-		return "", false
-	case restart != "" && restart != types.RestartPolicyNo && !strings.HasPrefix(restart, types.RestartPolicyOnFailure):
+	case !rp.MayStayExited():
 		return "", false
 	case HasHealthcheck(sc), len(sc.Ports) > 0, sc.Tty, sc.StdinOpen:
 		return "", false
@@ -85,7 +86,7 @@ func oneShot(s *Service) (string, bool) {
 		}
 	}
 	head := fmt.Sprintf("one-shot (%s, no healthcheck, no ports)", policy)
-	if restart == types.RestartPolicyNo && len(healthy) > 0 {
+	if rp.Mode == RestartNo && rp.Key != "" && len(healthy) > 0 {
 		// The textbook init: an explicit "no", gated on healthy targets.
 		return head + " gated on " + quoteList(healthy) + " being healthy", true
 	}

@@ -111,7 +111,7 @@ func convertState(s *container.State) engine.State {
 	if s == nil {
 		return engine.State{}
 	}
-	st := engine.State{Running: s.Running, ExitCode: s.ExitCode}
+	st := engine.State{Running: s.Running, Restarting: s.Restarting, ExitCode: s.ExitCode}
 	st.Exited = !s.Running && (s.Status == container.StateExited || s.Status == container.StateDead)
 	st.StartedAt = parseTime(s.StartedAt)
 	st.FinishedAt = parseTime(s.FinishedAt)

@@ -19,6 +19,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/versions"
 
+	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
 )
 
@@ -207,7 +208,7 @@ func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*cr
 	}
 
 	hostCfg := &container.HostConfig{
-		RestartPolicy:  restartPolicy(sc.Restart),
+		RestartPolicy:  restartPolicy(compose.Restart(sc)),
 		CapAdd:         sc.CapAdd,
 		CapDrop:        sc.CapDrop,
 		Privileged:     sc.Privileged,
@@ -425,18 +426,14 @@ func sortedNetworks(sc types.ServiceConfig) []string {
 	return out
 }
 
-func restartPolicy(r string) container.RestartPolicy {
-	switch {
-	case r == "" || r == "no":
+func restartPolicy(p compose.RestartPolicy) container.RestartPolicy {
+	switch p.Mode {
+	case compose.RestartNo:
 		return container.RestartPolicy{Name: container.RestartPolicyDisabled}
-	case strings.HasPrefix(r, "on-failure"):
-		rp := container.RestartPolicy{Name: container.RestartPolicyOnFailure}
-		if _, n, ok := strings.Cut(r, ":"); ok {
-			rp.MaximumRetryCount, _ = strconv.Atoi(n)
-		}
-		return rp
+	case compose.RestartOnFailure:
+		return container.RestartPolicy{Name: container.RestartPolicyOnFailure, MaximumRetryCount: p.MaxRetries}
 	}
-	return container.RestartPolicy{Name: container.RestartPolicyMode(r)}
+	return container.RestartPolicy{Name: container.RestartPolicyMode(p.Mode)}
 }
 
 func withProto(p string) string {

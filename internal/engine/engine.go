@@ -53,6 +53,9 @@ type State struct {
 	// "exited" or "dead".
 	Exited   bool
 	ExitCode int
+	// Restarting is true between an exit and the engine's restart of it
+	// (its restart policy); Running is true then too.
+	Restarting bool
 	// Health is HealthNone (no healthcheck), starting, healthy or
 	// unhealthy.
 	Health string

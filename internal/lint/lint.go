@@ -81,9 +81,9 @@ func Check(m *compose.Model) []Finding {
 			} else {
 				c.add("INF001", n, m.Index.Key(n, "restart"), "init service %q has restart: %q", n, r)
 			}
-			if strings.HasPrefix(r, types.RestartPolicyOnFailure) {
-				c.add("INF015", n, m.Index.Key(n, "restart"), "init %q has restart: %q: the engine retries it after a failure", n, r)
-			}
+		}
+		if rp := compose.Restart(s.Config); rp.Mode == compose.RestartOnFailure {
+			c.add("INF015", n, m.Index.Key(n, strings.Split(rp.Key, ".")...), "init %q has %s: %q: the engine retries it after a failure", n, rp.Key, rp.String())
 		}
 		for _, e := range s.Deps {
 			t := m.Services[e.To]

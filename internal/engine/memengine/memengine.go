@@ -25,6 +25,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/jonboulle/clockwork"
 
+	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
 )
 
@@ -48,12 +49,24 @@ type Behavior struct {
 	WaitsFor    []string
 	GiveUpAfter time.Duration
 	GiveUpCode  int
+	// Restart is the container's restart policy ("on-failure[:N]"; ""
+	// takes the compose file's, else "no"). Under on-failure the engine
+	// starts a container that exited non-zero again after a back-off
+	// (100 ms, doubling), as Docker's restart manager does: its state
+	// stays running (restarting) and it emits die, then start.
+	Restart string
+	// SucceedOnRun makes the runs from that one on (1 is the first start)
+	// exit 0 instead of ExitCode (0: every run exits ExitCode).
+	SucceedOnRun int
 }
 
 type ctr struct {
 	engine.Container
-	started time.Time
-	gen     int // bumped on every start and stop: stale actions are skipped
+	started  time.Time
+	gen      int // bumped on every start and stop: stale actions are skipped
+	restart  compose.RestartPolicy
+	runs     int // starts, the engine's restarts included
+	restarts int // restarts made by the restart policy
 }
 
 type action struct {
@@ -288,6 +301,10 @@ func (e *Engine) create(name, service string, labels map[string]string) string {
 	id := fmt.Sprintf("c%03d-%s", e.nextID, service)
 	c := &ctr{Container: engine.Container{ID: id, Name: name, Service: service, Labels: labels}}
 	c.OneOff = labels[engine.LabelOneoff] == "True"
+	c.restart = compose.RestartPolicy{Mode: compose.RestartNo}
+	if r := e.behaviors[service].Restart; r != "" {
+		c.restart = compose.Restart(types.ServiceConfig{Restart: r})
+	}
 	if e.behaviors[service].Healthcheck {
 		c.HealthTest = []string{"true"}
 	}
@@ -448,6 +465,11 @@ func (pr *Project) Prepare(_ context.Context, service string) (engine.Prepared, 
 		delete(e.byName, name)
 	}
 	id = e.create(name, service, pr.labels(service, false))
+	if pr.p != nil {
+		if sc, ok := pr.p.Services[service]; ok {
+			e.byID[id].restart = compose.Restart(sc)
+		}
+	}
 	return engine.Prepared{ID: id, Healthcheck: e.behaviors[service].Healthcheck}, nil
 }
 
@@ -467,15 +489,26 @@ func (pr *Project) Start(_ context.Context, id string) error {
 	if b.StartError != nil {
 		return b.StartError
 	}
+	c.restarts = 0 // a start through the API resets the restart manager
+	e.order = append(e.order, c.Service)
+	e.run(c)
+	return nil
+}
+
+// run starts a container's process (a start, or the engine's restart) and
+// schedules its behaviour. Callers hold e.mu.
+func (e *Engine) run(c *ctr) {
+	b := e.behaviors[c.Service]
+	id := c.ID
 	now := e.Clock.Now()
 	c.gen++
+	c.runs++
 	gen := c.gen
 	c.State = engine.State{Running: true, StartedAt: now}
 	if b.Healthcheck {
 		c.State.Health, c.State.HealthOutput = engine.HealthStarting, b.HealthOutput
 	}
 	c.started = now
-	e.order = append(e.order, c.Service)
 	exits := b.ExitAfter > 0
 	count := 0
 	for _, o := range e.byID {
@@ -494,9 +527,13 @@ func (pr *Project) Start(_ context.Context, id string) error {
 	}
 	e.releaseWaiters()
 	if b.ExitAfter > 0 {
+		code := b.ExitCode
+		if b.SucceedOnRun > 0 && c.runs >= b.SucceedOnRun {
+			code = 0
+		}
 		e.at(b.ExitAfter, func() {
 			if c.gen == gen && c.State.Running {
-				e.exit(c, b.ExitCode)
+				e.exit(c, code)
 			}
 		})
 	}
@@ -518,14 +555,27 @@ func (pr *Project) Start(_ context.Context, id string) error {
 	if b.UnhealthyAfter > 0 {
 		health(b.UnhealthyAfter, engine.HealthUnhealthy)
 	}
-	return nil
 }
 
-// exit ends a running container with code. Callers hold e.mu.
+// exit ends a running container's process with code. Under on-failure with
+// retries left, a non-zero exit leaves it restarting (still "running", as
+// Docker's state says) and the engine runs it again after a back-off.
+// Callers hold e.mu.
 func (e *Engine) exit(c *ctr, code int) {
 	t := e.Clock.Now()
 	c.gen++
-	c.State.Running, c.State.Exited, c.State.ExitCode, c.State.FinishedAt = false, true, code, t
+	gen := c.gen
+	restart := code != 0 && c.restart.Mode == compose.RestartOnFailure && (c.restart.MaxRetries == 0 || c.restarts < c.restart.MaxRetries)
+	c.State.Running, c.State.Exited, c.State.ExitCode, c.State.FinishedAt = restart, !restart, code, t
+	c.State.Restarting = restart
+	if restart {
+		c.restarts++
+		e.at(100*time.Millisecond<<(c.restarts-1), func() {
+			if c.gen == gen {
+				e.run(c)
+			}
+		})
+	}
 	e.emit(engine.Event{ContainerID: c.ID, Action: engine.ActionDie, ExitCode: code, Time: t})
 }
 
