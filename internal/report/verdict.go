@@ -60,6 +60,12 @@ type ServiceVerdict struct {
 	Detail    string `json:"detail,omitempty"`
 	Container string `json:"container,omitempty"`
 	Reused    bool   `json:"reused,omitempty"`
+	// RoleObserved is true when the role is "init" because the service
+	// ran as a one-shot (its restart policy let it stay exited and it
+	// exited), not because the file says so.
+	RoleObserved bool `json:"roleObserved,omitempty"`
+	// Retries counts the restarts its on-failure policy made.
+	Retries int `json:"retries,omitempty"`
 	// WaitSeconds is the time from the run's start to all of its
 	// dependencies being satisfied.
 	WaitSeconds float64 `json:"waitSeconds"`
@@ -164,6 +170,7 @@ func WriteVerdictText(w io.Writer, v Verdict, st Styles) error {
 			width = max(width, len(s.Name))
 		}
 		bw.printf("\n  %s  %-7s  %-28s  %7s  %7s  %s\n", pad("SERVICE", width), "ROLE", "OUTCOME", "WAITED", "RAN", "READY BY")
+		observed := false
 		for _, s := range v.Services {
 			style := st.OK
 			if s.Outcome != "ok" {
@@ -173,11 +180,24 @@ func WriteVerdictText(w io.Writer, v Verdict, st Styles) error {
 			if s.Reused {
 				outcome += " (kept)"
 			}
+			if s.Retries == 1 {
+				outcome += " (1 retry)"
+			} else if s.Retries > 1 {
+				outcome += fmt.Sprintf(" (%d retries)", s.Retries)
+			}
 			if s.Slow {
 				outcome += " SLOW"
 			}
-			bw.printf("  %s  %-7s  %s  %7s  %7s  %s\n", pad(s.Name, width), s.Role, style.Render(pad(outcome, 28)),
+			role := s.Role
+			if s.RoleObserved {
+				role += "*"
+				observed = true
+			}
+			bw.printf("  %s  %-7s  %s  %7s  %7s  %s\n", pad(s.Name, width), role, style.Render(pad(outcome, 28)),
 				secs(s.WaitSeconds), secs(s.RunSeconds), s.ReadyBy)
+		}
+		if observed {
+			bw.printf("  * role observed: not declared an init, it ran as a one-shot (its restart policy let it stay exited, and it exited)\n")
 		}
 	}
 	if len(v.Checks) > 0 {

@@ -204,7 +204,10 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 			return
 		}
 		ns := st[name]
-		if ns.phase == finished && !(ns.node.Init && ev.Action == engine.ActionDie) {
+		// A finished init's exit still counts (its code is the result);
+		// so does the exit of a service that was ready when it started
+		// and turns out to be a one-shot.
+		if ns.phase == finished && !(ev.Action == engine.ActionDie && (ns.node.Init || s.mayTurnOneShot(ns))) {
 			return
 		}
 		t := orNow(ev.Time, s.clock.Now())
@@ -214,8 +217,32 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 		}
 		switch ev.Action {
 		case engine.ActionStart:
+			if ns.res.Restarting {
+				ns.res.Restarting = false
+				notify(ns)
+			}
 			apply(ns, engine.State{Running: true, StartedAt: t}, t)
 		case engine.ActionDie:
+			// A service that was ready when it started and exits now is
+			// judged again (a finished init's exit is its result).
+			reopen := ns.phase == finished && !ns.node.Init
+			if (ns.phase != finished || reopen) && ev.ExitCode != 0 && ns.node.retries(ns.res.Retries+1) {
+				// The engine restarts it after a back-off: a retry, not
+				// the end (an inspect that finds it exited ends it).
+				if reopen {
+					ns.phase, ns.res.Outcome = running, ""
+				}
+				ns.res.Retries++
+				ns.res.Restarting = true
+				ns.res.Detail = fmt.Sprintf("exited %d; restart: on-failure runs it again (retry %d%s)", ev.ExitCode, ns.res.Retries, ofMax(ns.node.MaxRetries))
+				notify(ns)
+				return
+			}
+			if reopen {
+				// It has exited for good: a one-shot after all.
+				ns.res.Observed = true
+				ns.phase = running
+			}
 			apply(ns, engine.State{Exited: true, ExitCode: ev.ExitCode, FinishedAt: t}, t)
 		case engine.ActionHealth:
 			apply(ns, engine.State{Running: true, Health: ev.Health}, t)
@@ -263,6 +290,9 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 			case m.err == nil:
 				lostSince, lostCause = time.Time{}, nil
 				if ns.phase != finished {
+					if m.state.Exited {
+						ns.res.Restarting = false
+					}
 					apply(ns, m.state, now)
 				}
 			case errors.Is(m.err, engine.ErrEngine):
@@ -506,6 +536,15 @@ func (s *Scheduler) evaluate(ctx context.Context, st map[string]*nodeState, infl
 							send(msg{node: name, kind: "stopped", err: err})
 						}()
 					}
+				} else if ns.exited && ns.node.mayStayExited() {
+					// Not declared an init, but its restart policy let it
+					// stay exited and it did: judged as a one-shot.
+					ns.res.Observed = true
+					if ns.res.ExitCode == 0 && !ns.waitedOn {
+						finish(ns, OK, "")
+					} else {
+						finish(ns, Failed, ns.res.Detail)
+					}
 				} else if o, d, done := s.settleBackend(ns, now); done {
 					finish(ns, o, d)
 				}
@@ -570,6 +609,20 @@ func (s *Scheduler) evaluate(ctx context.Context, st map[string]*nodeState, infl
 			changed = true
 		}
 	}
+}
+
+// mayTurnOneShot reports whether a finished non-init node that was ready
+// when it started can still turn out a one-shot: its restart policy lets it
+// stay exited and it has not exited yet.
+func (s *Scheduler) mayTurnOneShot(ns *nodeState) bool {
+	return !ns.node.Init && ns.node.mayStayExited() && ns.res.Outcome == OK && !ns.exited
+}
+
+func ofMax(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" of %d", n)
 }
 
 // settleBackend decides whether a non-init node is done: ready (healthy, or

@@ -43,6 +43,27 @@ type Node struct {
 	// Init nodes are one-shot: they succeed when they exit 0.
 	Init bool
 	Deps []Dep
+	// Restart is the container's restart policy mode: "no" (also ""),
+	// "on-failure", "always" or "unless-stopped". A node whose policy lets
+	// it stay exited ("no", "on-failure") and that exits is a one-shot
+	// whatever Init says (Result.Observed); under "on-failure" a non-zero
+	// exit with retries left is a retry the engine makes, not the end.
+	Restart string
+	// MaxRetries bounds on-failure restarts; 0 is unbounded.
+	MaxRetries int
+}
+
+// mayStayExited reports whether the engine leaves the node's container
+// exited once it exits (for on-failure: once it exits 0 or runs out of
+// retries).
+func (n Node) mayStayExited() bool {
+	return n.Restart == "" || n.Restart == "no" || n.Restart == "on-failure"
+}
+
+// retries reports whether the engine restarts the node after its n-th
+// non-zero exit (Docker's on-failure: while restarts made < MaxRetries).
+func (n Node) retries(failures int) bool {
+	return n.Restart == "on-failure" && (n.MaxRetries == 0 || failures <= n.MaxRetries)
 }
 
 // Runtime is the engine the scheduler drives (the port's narrowest part).
@@ -72,6 +93,14 @@ type Result struct {
 	Detail      string
 	ContainerID string
 	Reused      bool
+	// Observed is true when a node not declared an init turned out to be a
+	// one-shot: its restart policy let it stay exited, and it exited.
+	Observed bool
+	// Retries counts the restarts its on-failure policy made the engine do
+	// (each after a non-zero exit); Restarting is true between such an
+	// exit and the restart.
+	Retries    int
+	Restarting bool
 	// Times, zero when it did not happen.
 	Prepared  time.Time
 	DepsReady time.Time

@@ -129,7 +129,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	for _, r := range results {
 		sv := serviceVerdict(m, r, start, opts.MaxInitSeconds)
 		sv.Container = pr.ContainerName(r.Name)
-		if r.ContainerID != "" && (r.Init || sv.Outcome != "ok") && r.Started.After(time.Time{}) {
+		if r.ContainerID != "" && (r.Init || r.Observed || sv.Outcome != "ok") && r.Started.After(time.Time{}) {
 			logs, err := pr.Logs(lctx, r.ContainerID)
 			if err == nil {
 				clean := red.Bytes(logs)
@@ -200,7 +200,8 @@ func Nodes(m *compose.Model) []scheduler.Node {
 	nodes := make([]scheduler.Node, 0, len(m.Names))
 	for _, n := range m.Names {
 		s := m.Services[n]
-		node := scheduler.Node{Name: n, Init: s.Role == compose.RoleInit}
+		rp := compose.Restart(s.Config)
+		node := scheduler.Node{Name: n, Init: s.Role == compose.RoleInit, Restart: rp.Mode, MaxRetries: rp.MaxRetries}
 		for _, e := range s.Deps {
 			node.Deps = append(node.Deps, scheduler.Dep{Target: e.To, Condition: scheduler.Condition(e.Condition), Required: e.Required})
 		}
@@ -211,7 +212,13 @@ func Nodes(m *compose.Model) []scheduler.Node {
 
 func serviceVerdict(m *compose.Model, r scheduler.Result, start time.Time, maxInit float64) report.ServiceVerdict {
 	s := m.Services[r.Name]
-	sv := report.ServiceVerdict{Name: r.Name, Role: string(s.Role), Detail: r.Detail, Reused: r.Reused, ReadyBy: r.ReadyBy}
+	sv := report.ServiceVerdict{Name: r.Name, Role: string(s.Role), Detail: r.Detail, Reused: r.Reused, ReadyBy: r.ReadyBy, Retries: r.Retries}
+	oneShot := r.Init || r.Observed
+	if r.Observed {
+		// Declared otherwise, it ran as a one-shot: its restart policy let
+		// it stay exited, and it exited during the run.
+		sv.Role, sv.RoleObserved = string(compose.RoleInit), true
+	}
 	switch r.Outcome {
 	case scheduler.Failed:
 		sv.Outcome = "failed"
@@ -233,18 +240,25 @@ func serviceVerdict(m *compose.Model, r scheduler.Result, start time.Time, maxIn
 	}
 	if !r.Started.IsZero() {
 		end := r.Exited
-		if s.Role != compose.RoleInit && !r.Ready.IsZero() {
+		if !oneShot && !r.Ready.IsZero() {
 			end = r.Ready
 		}
 		if !end.IsZero() {
 			sv.RunSeconds = nonNeg(end.Sub(r.Started).Seconds())
 		}
 	}
-	if s.Role == compose.RoleInit && !r.Exited.IsZero() && !r.DepsReady.IsZero() {
+	if oneShot && !r.Exited.IsZero() && !r.DepsReady.IsZero() {
 		sv.AfterReadySeconds = nonNeg(r.Exited.Sub(r.DepsReady).Seconds())
 		sv.Slow = maxInit > 0 && sv.AfterReadySeconds >= maxInit
 	}
 	return sv
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func nonNeg(f float64) float64 {
@@ -261,10 +275,19 @@ func initExitCheck(m *compose.Model, services []report.ServiceVerdict) report.Ch
 			continue
 		}
 		r := report.CheckResult{Service: s.Name, Status: report.Pass, Message: "exited 0"}
+		if s.Retries > 0 {
+			r.Message += fmt.Sprintf(" after %s (restart: on-failure)", plural(s.Retries, "retry", "retries"))
+		}
+		if s.RoleObserved {
+			r.Message += "; a one-shot by observation: its restart policy let it stay exited, and it exited"
+		}
 		if s.Outcome != "ok" {
 			r.Status, r.Message = report.Fail, s.Outcome
 			if s.Detail != "" && !strings.Contains(s.Outcome, s.Detail) {
 				r.Message += ": " + s.Detail
+			}
+			if s.Retries > 0 {
+				r.Message += fmt.Sprintf(" (after %s)", plural(s.Retries, "retry", "retries"))
 			}
 		}
 		c.Results = append(c.Results, r)
@@ -332,10 +355,18 @@ func (p *progress) observe(r scheduler.Result) {
 		state = "blocked by " + r.BlockedBy
 	case r.Outcome == scheduler.Failed && !r.Exited.IsZero():
 		state = fmt.Sprintf("failed (exit %d)", r.ExitCode)
+	case r.Restarting:
+		state = r.Detail
 	case r.Outcome != "":
 		state = string(r.Outcome)
-		if r.Init && r.Outcome == scheduler.OK {
+		if (r.Init || r.Observed) && r.Outcome == scheduler.OK {
 			state = "exited 0"
+			if r.Observed {
+				state += " (a one-shot, observed)"
+			}
+			if r.Retries > 0 {
+				state += " after " + plural(r.Retries, "retry", "retries")
+			}
 		}
 		if !r.Init && r.Outcome == scheduler.OK && r.ReadyBy != "" {
 			state = "ready (" + r.ReadyBy + ")"

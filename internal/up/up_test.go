@@ -179,3 +179,77 @@ func TestUpRefusesAForeignNetworkAndWarnsOfAHandMadeVolume(t *testing.T) {
 		t.Errorf("warnings: %q", warn.String())
 	}
 }
+
+const realWorld = `
+services:
+  db:
+    image: db
+    healthcheck: {test: ["CMD", "true"], interval: 30s}
+  migrate:
+    image: tool
+    restart: on-failure
+    command: ["migrate", "up"]
+    depends_on: {db: {condition: service_healthy}}
+  catalog:
+    image: app-data
+  app:
+    image: app
+    depends_on: {migrate: {condition: service_completed_successfully}}
+`
+
+// The verdict of a real-world stack: an on-failure init that fails twice
+// then succeeds is one success after two retries; a service declared
+// nothing special that exits 0 during the run is a one-shot by
+// observation, and the verdict says so.
+func TestUpJudgesRolesByWhatHappens(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", realWorld)
+	if r := m.Services["catalog"].Role; r == compose.RoleInit {
+		t.Fatalf("catalog is an init by its declaration (%s): the test needs one that is not", m.Services["catalog"].Reason)
+	}
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"db":      {Healthcheck: true, HealthyAfter: 10 * time.Second},
+		"migrate": {ExitAfter: time.Second, ExitCode: 1, SucceedOnRun: 3, Logs: "migrated\n"},
+		"catalog": {ExitAfter: 2 * time.Second, Logs: "seeded\n"},
+		"app":     {},
+	})
+	v, err := runUp(t, e, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.OK {
+		t.Fatalf("verdict failed: %+v", v.Services)
+	}
+	got := map[string]report.ServiceVerdict{}
+	for _, s := range v.Services {
+		got[s.Name] = s
+	}
+	if s := got["migrate"]; s.Role != "init" || s.RoleObserved || s.Retries != 2 || s.ExitCode == nil || *s.ExitCode != 0 {
+		t.Errorf("migrate: %+v; want a declared init, exit 0 after 2 retries", s)
+	}
+	if s := got["catalog"]; s.Role != "init" || !s.RoleObserved || s.ExitCode == nil || *s.ExitCode != 0 || s.LogFile == "" {
+		t.Errorf("catalog: %+v; want an observed init, exit 0, its log kept", s)
+	}
+	msgs := map[string]string{}
+	for _, c := range v.Checks {
+		if c.ID == report.ReqInitExit {
+			for _, r := range c.Results {
+				msgs[r.Service] = r.Message
+			}
+		}
+	}
+	if want := "exited 0 after 2 retries (restart: on-failure)"; msgs["migrate"] != want {
+		t.Errorf("%s for migrate: %q, want %q", report.ReqInitExit, msgs["migrate"], want)
+	}
+	if !strings.Contains(msgs["catalog"], "a one-shot by observation") {
+		t.Errorf("%s for catalog: %q, want it to say the role was observed", report.ReqInitExit, msgs["catalog"])
+	}
+	var text strings.Builder
+	if err := report.WriteVerdictText(&text, v, report.PlainStyles()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"init*", "ok (2 retries)", "* role observed"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("verdict text lacks %q:\n%s", want, text.String())
+		}
+	}
+}
