@@ -239,8 +239,10 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 				return
 			}
 			if reopen {
-				// It has exited for good: a one-shot after all.
+				// It has exited for good: a one-shot after all, and it
+				// was never "ready".
 				ns.res.Observed = true
+				ns.res.Ready, ns.res.ReadyBy = time.Time{}, ""
 				ns.phase = running
 			}
 			apply(ns, engine.State{Exited: true, ExitCode: ev.ExitCode, FinishedAt: t}, t)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/infractl/infractl/internal/redact"
 	"github.com/infractl/infractl/internal/report"
 	"github.com/infractl/infractl/internal/scheduler"
@@ -15,7 +17,8 @@ var elapsed = regexp.MustCompile(` +\d+\.\ds`)
 
 func TestLiveViewRedrawsOneLinePerServiceInPlace(t *testing.T) {
 	var b strings.Builder
-	p := newProgress(&b, time.Now(), redact.New("s3cr3t-pass"))
+	clock := clockwork.NewFakeClock()
+	p := newProgress(&b, clock, clock.Now(), redact.New("s3cr3t-pass"))
 	p.live, p.styles = report.NewLive(&b, func() int { return 0 }), report.PlainStyles()
 	now := time.Now()
 	p.observe(scheduler.Result{Name: "postgres"})
@@ -45,13 +48,26 @@ func TestLiveViewRedrawsOneLinePerServiceInPlace(t *testing.T) {
 
 func TestProgressLinesForCI(t *testing.T) {
 	var b strings.Builder
-	p := newProgress(&b, time.Now(), redact.New())
-	now := time.Now()
+	clock := clockwork.NewFakeClock()
+	p := newProgress(&b, clock, clock.Now(), redact.New())
+	now := clock.Now()
 	p.observe(scheduler.Result{Name: "kafka-init", Init: true, Started: now})
+	clock.Advance(1500 * time.Millisecond)
 	p.observe(scheduler.Result{Name: "kafka-init", Init: true, Started: now, Exited: now, Outcome: scheduler.OK})
+	p.observe(scheduler.Result{Name: "migrate", Init: true, Started: now, Retries: 1, Restarting: true, Detail: "exited 1; restart: on-failure runs it again (retry 1)"})
+	p.observe(scheduler.Result{Name: "migrate", Init: true, Started: now, Retries: 1})
+	p.observe(scheduler.Result{Name: "migrate", Init: true, Started: now, Exited: now, Retries: 1, Outcome: scheduler.OK})
+	p.observe(scheduler.Result{Name: "schema", Started: now, Exited: now, Observed: true, Outcome: scheduler.OK})
 	p.observe(scheduler.Result{Name: "app", Outcome: scheduler.Blocked, BlockedBy: "kafka-init"})
-	got := regexp.MustCompile(`(?m)^ *\d+\.\ds`).ReplaceAllString(b.String(), "")
-	want := "  kafka-init               started\n  kafka-init               exited 0\n  app                      blocked by kafka-init\n"
+	got := b.String()
+	want := "" +
+		"   0.0s  kafka-init               started\n" +
+		"   1.5s  kafka-init               exited 0\n" +
+		"   1.5s  migrate                  exited 1; restart: on-failure runs it again (retry 1)\n" +
+		"   1.5s  migrate                  started\n" +
+		"   1.5s  migrate                  exited 0 after 1 retry\n" +
+		"   1.5s  schema                   exited 0 (a one-shot, observed)\n" +
+		"   1.5s  app                      blocked by kafka-init\n"
 	if got != want {
 		t.Errorf("lines:\n%q\nwant\n%q", got, want)
 	}

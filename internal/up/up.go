@@ -94,7 +94,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		return v, Classify(err)
 	}
 	red := redact.ForProject(m.Project)
-	progress := newProgress(opts.Progress, start, red)
+	progress := newProgress(opts.Progress, clock, start, red)
 	if opts.Live && opts.Progress != nil {
 		width := opts.Width
 		if width == nil {
@@ -333,6 +333,7 @@ func sortServices(m *compose.Model, s []report.ServiceVerdict) {
 // terminals alike.
 type progress struct {
 	w      io.Writer
+	clock  clockwork.Clock
 	start  time.Time
 	red    *redact.Redactor
 	mu     sync.Mutex
@@ -341,8 +342,8 @@ type progress struct {
 	styles report.Styles
 }
 
-func newProgress(w io.Writer, start time.Time, red *redact.Redactor) *progress {
-	return &progress{w: w, start: start, red: red, last: map[string]string{}}
+func newProgress(w io.Writer, clock clockwork.Clock, start time.Time, red *redact.Redactor) *progress {
+	return &progress{w: w, clock: clock, start: start, red: red, last: map[string]string{}}
 }
 
 func (p *progress) observe(r scheduler.Result) {
@@ -368,7 +369,7 @@ func (p *progress) observe(r scheduler.Result) {
 				state += " after " + plural(r.Retries, "retry", "retries")
 			}
 		}
-		if !r.Init && r.Outcome == scheduler.OK && r.ReadyBy != "" {
+		if !r.Init && !r.Observed && r.Outcome == scheduler.OK && r.ReadyBy != "" {
 			state = "ready (" + r.ReadyBy + ")"
 		}
 	case r.Reused && !r.Started.IsZero():
@@ -386,7 +387,7 @@ func (p *progress) observe(r scheduler.Result) {
 		p.redraw(r, state)
 		return
 	}
-	line := fmt.Sprintf("%6.1fs  %-24s %s", time.Since(p.start).Seconds(), r.Name, state)
+	line := fmt.Sprintf("%6.1fs  %-24s %s", p.clock.Since(p.start).Seconds(), r.Name, state)
 	if r.Detail != "" && r.Outcome != "" && r.Outcome != scheduler.OK {
 		line += ": " + r.Detail
 	}
@@ -405,7 +406,7 @@ func (p *progress) redraw(r scheduler.Result, state string) {
 	case !r.Started.IsZero():
 		style = p.styles.Warn
 	}
-	line := fmt.Sprintf("%-24s %s  %5.1fs", r.Name, state, time.Since(p.start).Seconds())
+	line := fmt.Sprintf("%-24s %s  %5.1fs", r.Name, state, p.clock.Since(p.start).Seconds())
 	if r.Detail != "" && r.Outcome != "" && r.Outcome != scheduler.OK {
 		line += ": " + r.Detail
 	}

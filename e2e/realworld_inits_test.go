@@ -1,0 +1,67 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+)
+
+// TestE2EUpJudgesRealWorldInitsByWhatHappens runs inits as real stacks
+// write them (testdata/compose/e2e-real-world-inits): a no-restart-key init
+// with a short-form depends_on, a restart: on-failure init that fails twice
+// and then succeeds, and an image-only init nothing in the file marks as
+// one. up reports each as a one-shot with its exit code, the retries, and
+// where the role came from; the engine's own restart count agrees.
+func TestE2EUpJudgesRealWorldInitsByWhatHappens(t *testing.T) {
+	build := exec.Command("docker", "build", "-q", "-t", "infractl-e2e/schema-loader:latest", fixture("e2e-real-world-inits")+"/migrator")
+	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the image-only init: %v\n%s", err, out)
+	}
+	flags := project(t, "e2e-real-world-inits")
+	r := infra(t, args("up", flags, "--format", "json")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", r.code, r.stdout)
+	}
+	v := verdict(t, r.stdout)
+	for _, want := range []struct {
+		name     string
+		observed bool
+		retries  int
+		log      string
+	}{
+		{"createbuckets", false, 0, "created bucket uploads"},
+		{"migrate", false, 2, "run 3: migrated"},
+		{"schema", true, 0, "schema applied"},
+	} {
+		s := service(t, v, want.name)
+		if s.Role != "init" || s.RoleObserved != want.observed || s.Retries != want.retries || s.Outcome != "ok" || s.ExitCode == nil || *s.ExitCode != 0 {
+			t.Errorf("%s: role %s observed=%v, %s exit %v, %d retries; want init observed=%v, ok exit 0, %d retries",
+				want.name, s.Role, s.RoleObserved, s.Outcome, s.ExitCode, s.Retries, want.observed, want.retries)
+		}
+		if logs, err := os.ReadFile(s.LogFile); err != nil || !strings.Contains(string(logs), want.log) {
+			t.Errorf("%s: its log %q lacks %q (%v):\n%s", want.name, s.LogFile, want.log, err, logs)
+		}
+	}
+	// The engine, asked independently, restarted migrate twice.
+	id := containerIDs(t, projectName(flags))["migrate"]
+	insp, err := docker.ContainerInspect(t.Context(), id, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if insp.Container.RestartCount != 2 || insp.Container.State.ExitCode != 0 {
+		t.Errorf("engine: migrate restarted %d times, exit %d; want 2 and 0", insp.Container.RestartCount, insp.Container.State.ExitCode)
+	}
+	// The text verdict marks the observed role and counts the retries.
+	r = infra(t, args("up", flags)...)
+	for _, want := range []string{"init*", "ok (2 retries)", "* role observed"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("text verdict (exit %d) lacks %q:\n%s", r.code, want, r.stdout)
+		}
+	}
+}
