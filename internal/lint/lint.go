@@ -109,6 +109,11 @@ func Check(m *compose.Model) []Finding {
 		if len(m.WaitersWith(n, compose.ConditionCompleted)) == 0 {
 			c.add("INF013", n, s.Location, "nothing waits on init %q with service_completed_successfully", n)
 		}
+		if w := m.Services[n].Dependents; len(w) == 1 && len(m.WaitersWith(n, compose.ConditionCompleted)) == 1 {
+			if ws := m.Services[w[0]]; ws.Role != compose.RoleInit && ws.Hook == nil {
+				c.add("INF016", n, s.Location, "init %q serves only %q, which waits for it to complete: it could be a pre_start hook of %q", n, w[0], w[0])
+			}
+		}
 		if lokiInStack && (s.Config.Logging == nil || s.Config.Logging.Driver != "loki") {
 			c.add("INF014", n, s.Location, "init %q does not use the loki logging driver the stack uses", n)
 		}

@@ -68,6 +68,7 @@ func TestRules(t *testing.T) {
 		{"INF013", []string{"compose.yaml:7"}},
 		{"INF014", []string{"compose.yaml:12"}},
 		{"INF015", []string{"compose.yaml:9"}},
+		{"INF016", []string{"compose.yaml:7"}},
 	}
 	if len(tests) != len(lint.Rules) {
 		t.Fatalf("%d rules, %d tested", len(lint.Rules), len(tests))

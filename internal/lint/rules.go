@@ -105,6 +105,10 @@ var Rules = []Rule{
 		"Inits do not rely on restart: on-failure",
 		"With restart: on-failure the engine starts a failed init again and again: the failure is hidden as a retry, and a step that is not idempotent runs twice on half-done state. An init retries inside its own bounded loop and exits non-zero when it gives up.",
 		"use restart: \"no\" and a bounded retry loop in the init (prove idempotency with infractl verify --rerun)"},
+	{"INF016", "pre-start-candidate", Info, "REQ-AUTO-02 (compose-spec pre_start)",
+		"A one-shot that serves a single service could be its pre_start hook",
+		"Since compose v5.3 a pre_start hook runs a one-shot in its service's own context (image, networks, mounts) after the container is created and before it starts: the service cannot start before it succeeds, with no extra service, no restart: \"no\" and no service_completed_successfully edge to keep right.",
+		"move the init under pre_start: of the one service that waits on it (compose v5.3+), with its depends_on added to that service"},
 }
 
 // RuleByID returns the rule with that ID.
