@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/infractl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/infractl/infractl/internal/buildinfo.Version=$(VERSION)
-# docker compose v2 (built by `make tools`) lives in a project-local config.
+# docker compose v5.6.0 (built by `make tools`) lives in a project-local config.
 COMPOSE_DOCKER_CONFIG := $(CURDIR)/.tools/docker
 DEMO := testdata/compose/demo
 DEMO_FLAGS := -f $(DEMO)/compose.yaml --env-file $(DEMO)/.env.example -p infractl-demo

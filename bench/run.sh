@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: infractl vs docker compose v2, side by side on the same engine
+# make bench: infractl vs docker compose v5.6.0, side by side on the same engine
 # in the same run. Writes bench/results/<date>.json and prints the table.
 # Benchmarks, not tests: nothing here asserts a time.
 set -euo pipefail

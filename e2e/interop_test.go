@@ -15,14 +15,14 @@ import (
 )
 
 // composeV2 runs the docker compose v2 built by `make tools`.
-func composeV2(t *testing.T, args ...string) (string, error) {
+func dockerCompose(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	cfg := os.Getenv("INFRACTL_COMPOSE_DOCKER_CONFIG")
 	if cfg == "" {
 		cfg = filepath.Join(repo, ".tools", "docker")
 	}
 	if _, err := os.Stat(filepath.Join(cfg, "cli-plugins", "docker-compose")); err != nil {
-		t.Fatalf("docker compose v2 is missing: run `make tools` (make e2e does): %v", err)
+		t.Fatalf("docker compose is missing: run `make tools` (make e2e does): %v", err)
 	}
 	cmd := exec.Command("docker", append([]string{"compose"}, args...)...)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+cfg)
@@ -38,7 +38,7 @@ func TestE2EComposeInterop(t *testing.T) {
 	if r := infra(t, args("up", flags)...); r.code != 0 {
 		t.Fatalf("up: exit %d\n%s", r.code, r.stdout)
 	}
-	out, err := composeV2(t, append(flags, "ps", "-a", "--format", "{{.Service}}")...)
+	out, err := dockerCompose(t, append(flags, "ps", "-a", "--format", "{{.Service}}")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestE2EComposeInterop(t *testing.T) {
 		t.Fatalf("down: exit %d", r.code)
 	}
 
-	if _, err := composeV2(t, append(flags, "up", "-d")...); err != nil {
+	if _, err := dockerCompose(t, append(flags, "up", "-d")...); err != nil {
 		t.Fatal(err)
 	}
 	if c, _, _ := projectResources(t, projectName(flags)); c != 6 {
@@ -68,7 +68,7 @@ func TestE2EComposeInterop(t *testing.T) {
 
 // TestE2EComposeInteropKeepsUnchangedContainers: on the demo stack (binds,
 // secrets, configs, several networks, healthchecks), the config hash
-// infractl computes for each service is the one docker compose v2.40.3
+// infractl computes for each service is the one docker compose v5.6.0
 // wrote; infractl up keeps the backends compose started, and compose up
 // then recreates nothing infractl created.
 func TestE2EComposeInteropKeepsUnchangedContainers(t *testing.T) {
@@ -76,7 +76,7 @@ func TestE2EComposeInteropKeepsUnchangedContainers(t *testing.T) {
 	env := filepath.Join(demo, ".env.example")
 	flags := project(t, "demo", "--env-file", env)
 	p := projectName(flags)
-	if _, err := composeV2(t, append(flags, "up", "-d")...); err != nil {
+	if _, err := dockerCompose(t, append(flags, "up", "-d")...); err != nil {
 		t.Fatal(err)
 	}
 	m, err := compose.Load(t.Context(), compose.Options{Files: []string{filepath.Join(demo, "compose.yaml")}, ProjectName: p, EnvFiles: []string{env}, Env: os.Environ()})
@@ -116,7 +116,7 @@ func TestE2EComposeInteropKeepsUnchangedContainers(t *testing.T) {
 		}
 	}
 
-	if _, err := composeV2(t, append(flags, "up", "-d")...); err != nil {
+	if _, err := dockerCompose(t, append(flags, "up", "-d")...); err != nil {
 		t.Fatal(err)
 	}
 	for svc, id := range containerIDs(t, p) {

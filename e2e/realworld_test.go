@@ -27,7 +27,7 @@ func TestE2ERealWorldLoadsAsComposeDoes(t *testing.T) {
 			t.Fatalf("%s: want one compose file, found %v", d.Name(), files)
 		}
 		n++
-		_, cerr := composeV2(t, "-f", files[0], "--profile", "*", "config", "-q")
+		_, cerr := dockerCompose(t, "-f", files[0], "--profile", "*", "config", "-q")
 		r := infra(t, "plan", "-f", files[0], "--profile", "*")
 		if (cerr == nil) != (r.code == 0) {
 			t.Errorf("%s: docker compose config -q: %v; infractl plan: exit %d %s", d.Name(), cerr, r.code, r.stderr)

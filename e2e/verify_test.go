@@ -65,7 +65,7 @@ func TestE2EVerifyAfterInfractlUpAndAfterCompose(t *testing.T) {
 	}
 
 	down(t, flags)
-	if _, err := composeV2(t, append(flags, "up", "-d")...); err != nil {
+	if _, err := dockerCompose(t, append(flags, "up", "-d")...); err != nil {
 		t.Fatal(err)
 	}
 	// compose up -d returns before the inits finish; wait for them.

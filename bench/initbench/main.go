@@ -91,7 +91,7 @@ func main() {
 	runs := flag.Int("runs", 5, "runs per tool and stack (alternating)")
 	out := flag.String("out", "", "write the JSON results here")
 	infractl := flag.String("infractl", "bin/infractl", "infractl binary")
-	dockerConfig := flag.String("compose-config", ".tools/docker", "DOCKER_CONFIG holding the docker compose v2 plugin")
+	dockerConfig := flag.String("compose-config", ".tools/docker", "DOCKER_CONFIG holding the docker compose plugin (make tools)")
 	only := flag.String("only", "", "comma-separated stacks to run (default: all)")
 	skipDemo := flag.Bool("skip-demo", false, "skip the demo stack wall-time comparison")
 	skipScale := flag.Bool("skip-scale", false, "skip the model scale comparison")

@@ -87,7 +87,7 @@ deterministically:
     branches finish.
 
 Containers, networks and volumes carry docker compose's labels and names
-(and the config hash docker compose v2.40.3 computes): 'docker compose ps -a',
+(and the config hash docker compose v5.6.0 computes): 'docker compose ps -a',
 'logs', 'up' and 'down' work on them, and the other way round. Each init's output is written, secrets redacted, to --logs-dir.
 
 Ctrl-C stops scheduling, stops the inits this run started, leaves backends

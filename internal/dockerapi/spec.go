@@ -24,7 +24,7 @@ import (
 )
 
 // ComposeVersion is the version written into com.docker.compose.version.
-const ComposeVersion = "2.40.3"
+const ComposeVersion = "5.6.0"
 
 // supportedKeys are the service keys infractl turns into a container. A key
 // outside this set that would change how the service runs is refused.

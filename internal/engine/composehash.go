@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 )
@@ -14,7 +15,8 @@ import (
 // docker compose decides whether a container is up to date by comparing its
 // com.docker.compose.config-hash label with the SHA-256 of the service's
 // JSON, as marshalled by the compose-go it was built with. docker compose
-// v2.40.3 (ComposeVersion) vendors compose-go v2.9.1; infractl loads with
+// v5.6.0 pins the JSON's root key order (composeV5ServiceKeys). The
+// previous reference, docker compose v2.40.3, vendors compose-go v2.9.1; infractl loads with
 // v2.16.2, whose ServiceConfig marshals the same configuration with its
 // keys in another order and two defaults written differently. ServiceHash
 // rebuilds v2.9.1's JSON from v2.16.2's, so both tools keep each other's
@@ -39,12 +41,21 @@ var composeV29ServiceKeys = []string{
 	"pre_stop",
 }
 
-// ServiceHash is the config hash docker compose v2.40.3 computes for a
-// service (pkg/compose/hash.go: the JSON of the service without build, pull
-// policy, scale, replicas, depends_on and profiles), and infractl writes.
-// When the service uses something compose-go v2.9.1 does not know (a
-// pre_start hook, say), no such hash exists and it is the hash of
-// compose-go v2.16.2's JSON.
+// composeV5ServiceKeys is the order docker compose v5.6.0 pins the root keys
+// of a service's hashed JSON to (compose-go's historical field order, with
+// pre_start and pull_refresh_after placed), so that the hash does not move
+// when compose-go reorders its fields; keys it does not list follow, sorted.
+var composeV5ServiceKeys = func() []string {
+	keys := slices.Clone(composeV29ServiceKeys)
+	i := slices.Index(keys, "post_start")
+	keys = slices.Insert(keys, i, "pre_start")
+	return append(keys, "pull_refresh_after")
+}()
+
+// ServiceHash is the config hash docker compose v5.6.0 (ComposeVersion)
+// computes for a service (the JSON of the service without build, pull
+// policy, scale, replicas, depends_on and profiles, its root keys in a
+// pinned order), and infractl writes.
 func ServiceHash(sc types.ServiceConfig) (string, error) {
 	hashes, err := ServiceHashes(sc)
 	if err != nil {
@@ -54,8 +65,9 @@ func ServiceHash(sc types.ServiceConfig) (string, error) {
 }
 
 // ServiceHashes are the config hashes that mean "this container runs the
-// service as configured": docker compose v2.40.3's when there is one, then
-// the one of compose-go v2.16.2's JSON (what newer compose releases write).
+// service as configured": docker compose v5.6.0's (written), then v2.40.3's
+// when there is one (compose-go v2.9.1 knows every key the service uses),
+// then the one of compose-go v2.16.2's JSON in its own order.
 func ServiceHashes(sc types.ServiceConfig) ([]string, error) {
 	sc.Build = nil
 	sc.PullPolicy = ""
@@ -72,11 +84,40 @@ func ServiceHashes(sc types.ServiceConfig) ([]string, error) {
 		return nil, err
 	}
 	native := sha(raw)
-	v29, err := composeV29JSON(raw)
+	v5, err := pinKeys(raw, composeV5ServiceKeys)
 	if err != nil {
-		return []string{native}, nil //nolint:nilerr // no v2.9.1 form: the native hash only
+		return nil, err
 	}
-	return []string{sha(v29), native}, nil
+	hashes := []string{sha(v5)}
+	if v29, err := composeV29JSON(raw); err == nil {
+		hashes = append(hashes, sha(v29))
+	}
+	if !slices.Contains(hashes, native) {
+		hashes = append(hashes, native)
+	}
+	return hashes, nil
+}
+
+// pinKeys re-orders a JSON object's root keys: those in order first, in
+// that order, then the rest sorted; values are kept byte for byte.
+func pinKeys(raw []byte, order []string) ([]byte, error) {
+	ms, err := members(raw)
+	if err != nil {
+		return nil, err
+	}
+	rank := func(k string) int {
+		if i := slices.Index(order, k); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	slices.SortStableFunc(ms, func(a, b member) int {
+		if ra, rb := rank(a.key), rank(b.key); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	return object(ms), nil
 }
 
 func sha(b []byte) string {

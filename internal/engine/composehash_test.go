@@ -12,6 +12,14 @@ import (
 // built against v2.9.1 from the same ServiceConfig fields.
 const v29 = `{"command":["sh","-c","echo ok"],"entrypoint":null,"environment":{"A":"1"},"env_file":["/srv/a.env",{"path":"/srv/b.env","required":false,"format":"raw"}],"healthcheck":{"test":["CMD","true"]},"image":"toolbox","labels":{"x":"y"},"networks":{"infra_net":null},"restart":"no","stop_signal":"SIGKILL","volumes":[{"type":"bind","source":"/srv/data","target":"/data","bind":{"create_host_path":true}},{"type":"bind","source":"/srv/ro","target":"/ro","read_only":true,"bind":{"propagation":"rprivate"}},{"type":"volume","source":"state","target":"/state","volume":{}}]}`
 
+// What docker compose v5.6.0's compose.ServiceHash returns for v29Service,
+// without and with a pre_start hook running "true": printed by a program
+// built against github.com/docker/compose/v5@v5.6.0.
+const (
+	v560Hash     = "0f445d0377dd6d807a759fcf3b1781fee1da06c2876e6e27d833b44ff1860b36"
+	v560HookHash = "6b393f909bfe6673f8d1d18fbf90d223a43bf0f0d3c8b4fb51817d00cb12372a"
+)
+
 func v29Service() types.ServiceConfig {
 	one := "1"
 	var sc types.ServiceConfig
@@ -50,14 +58,15 @@ func TestComposeV29JSON(t *testing.T) {
 	}
 }
 
-func TestServiceHashIsComposeV2403sThenNative(t *testing.T) {
+func TestServiceHashIsComposeV560sThenV2403sThenNative(t *testing.T) {
 	sc := v29Service()
 	hashes, err := ServiceHashes(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hashes) != 2 || hashes[0] != sha([]byte(v29)) || hashes[0] == hashes[1] {
-		t.Errorf("hashes %v, want [sha256(v2.9.1 JSON), native]", hashes)
+	raw, _ := json.Marshal(sc)
+	if len(hashes) != 3 || hashes[0] != v560Hash || hashes[1] != sha([]byte(v29)) || hashes[2] != sha(raw) {
+		t.Errorf("hashes %v, want [sha256(v5.6.0 JSON), sha256(v2.9.1 JSON), native]", hashes)
 	}
 	// What compose leaves out of the hash does not change it.
 	sc.DependsOn = types.DependsOnConfig{"db": {Condition: "service_healthy", Required: true}}
@@ -81,7 +90,7 @@ func TestServiceHashWithoutAComposeV29Form(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hashes) != 1 {
-		t.Errorf("a pre_start hook (unknown to compose-go v2.9.1) gave %d hashes, want only the native one", len(hashes))
+	if len(hashes) != 2 || hashes[0] != v560HookHash {
+		t.Errorf("a pre_start hook (unknown to compose-go v2.9.1) gave %v, want v5.6.0's (%s) and the native one", hashes, v560HookHash)
 	}
 }
