@@ -14,8 +14,14 @@ import (
 	"github.com/infractl/infractl/internal/engine"
 )
 
-// composeV2 runs the docker compose v2 built by `make tools`.
+// dockerCompose runs the docker compose (v5.6.0) built by `make tools`.
 func dockerCompose(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	return dockerComposeEnv(t, nil, args...)
+}
+
+// dockerComposeEnv runs it with env added to the environment.
+func dockerComposeEnv(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
 	cfg := os.Getenv("INFRACTL_COMPOSE_DOCKER_CONFIG")
 	if cfg == "" {
@@ -25,7 +31,7 @@ func dockerCompose(t *testing.T, args ...string) (string, error) {
 		t.Fatalf("docker compose is missing: run `make tools` (make e2e does): %v", err)
 	}
 	cmd := exec.Command("docker", append([]string{"compose"}, args...)...)
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+cfg)
+	cmd.Env = append(append(os.Environ(), "DOCKER_CONFIG="+cfg), env...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("docker compose %s:\n%s", strings.Join(args, " "), out)
 	return string(out), err

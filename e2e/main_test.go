@@ -85,10 +85,16 @@ func fixture(name string) string { return filepath.Join(repo, "testdata", "compo
 // infra runs infractl with args and returns its output and exit code.
 func infra(t *testing.T, args ...string) result {
 	t.Helper()
+	return infraEnv(t, nil, args...)
+}
+
+// infraEnv runs infractl with env added to the environment.
+func infraEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, infractl, args...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -107,6 +107,8 @@ running, prints the partial verdict and exits 130.`,
 	}
 	fl := c.Flags()
 	fl.IntVar(&o.Parallel, "parallel", 0, "run at most N init services at once (0: no limit)")
+	fl.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate every container even if its configuration did not change (as docker compose up --force-recreate); pre_start hooks run again")
+	fl.BoolP("detach", "d", false, "accepted for docker compose's sake: infractl always returns once the init phase is done, leaving the services running")
 	fl.DurationVar(&o.InitTimeout, "timeout", 10*time.Minute, "fail an init that runs longer than this")
 	fl.DurationVar(&o.ReadyTimeout, "ready-timeout", 3*time.Minute, "fail a backend that is not ready (healthy) this long after it started")
 	fl.DurationVar(&o.ProbeInterval, "probe-interval", 250*time.Millisecond, "run a starting backend's healthcheck through exec this often (0: off, wait for Docker)")

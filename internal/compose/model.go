@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -85,6 +86,19 @@ func HookName(service string, i int) string {
 	return fmt.Sprintf("%s/pre_start[%d]", service, i)
 }
 
+// ParseHookName splits a hook's node name into its service and index.
+func ParseHookName(name string) (service string, i int, ok bool) {
+	svc, rest, found := strings.Cut(name, "/pre_start[")
+	if !found || !strings.HasSuffix(rest, "]") {
+		return "", 0, false
+	}
+	i, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
+	if err != nil || i < 0 {
+		return "", 0, false
+	}
+	return svc, i, true
+}
+
 func newModel(p *types.Project, files, envFiles []string) (*Model, error) {
 	m := &Model{
 		Project:  p,
@@ -120,6 +134,10 @@ func newModel(p *types.Project, files, envFiles []string) (*Model, error) {
 			for _, e := range svc.Deps {
 				e.From = hn
 				h.Deps = append(h.Deps, e)
+			}
+			if i > 0 {
+				// Hooks of a service run one at a time, in order.
+				h.Deps = append(h.Deps, Edge{From: hn, To: HookName(name, i-1), Condition: ConditionCompleted, Required: true})
 			}
 			m.Services[hn] = h
 		}

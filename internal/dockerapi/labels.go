@@ -18,4 +18,6 @@ const (
 	LabelNetwork     = engine.LabelNetwork
 	LabelVolume      = engine.LabelVolume
 	LabelManagedBy   = engine.LabelManagedBy
+	LabelHook        = engine.LabelHook
+	LabelHookIndex   = engine.LabelHookIndex
 )

@@ -19,6 +19,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
+	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
 )
 
@@ -170,6 +171,12 @@ func convertContainer(c container.InspectResponse) engine.Container {
 	if c.Config != nil {
 		ec.Labels = c.Config.Labels
 		ec.Service = c.Config.Labels[LabelService]
+		if c.Config.Labels[LabelHook] == "pre_start" {
+			// A hook's runner stands for its hook node, not its service.
+			if i, err := strconv.Atoi(c.Config.Labels[LabelHookIndex]); err == nil {
+				ec.Service = compose.HookName(ec.Service, i)
+			}
+		}
 		ec.OneOff = c.Config.Labels[LabelOneoff] == "True"
 		ec.Image = c.Config.Image
 		ec.Cmd = c.Config.Cmd

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ func (pr *Project) Prepare(ctx context.Context, service string) (engine.Prepared
 	if spec == nil {
 		return engine.Prepared{}, fmt.Errorf("unknown service %q", service)
 	}
+	if spec.hook != nil {
+		return pr.prepareHook(ctx, spec)
+	}
 	existing, err := pr.cli.ContainerInspect(ctx, spec.name, client.ContainerInspectOptions{})
 	var ex *engine.Existing
 	switch {
@@ -41,6 +45,9 @@ func (pr *Project) Prepare(ctx context.Context, service string) (engine.Prepared
 		return engine.Prepared{}, engine.ConflictError("container", spec.name, service, ex.Labels)
 	case engine.Keep:
 		c := existing.Container
+		pr.mu.Lock()
+		pr.created[service], pr.kept[service] = c.ID, true
+		pr.mu.Unlock()
 		test, _ := execTest(c.Config.Healthcheck)
 		return engine.Prepared{ID: c.ID, Reused: true, Healthcheck: len(test) > 0, State: convertState(c.State)}, nil
 	case engine.Recreate:
@@ -73,12 +80,65 @@ func (pr *Project) Prepare(ctx context.Context, service string) (engine.Prepared
 	if err := pr.attach(ctx, res.ID, spec, extra); err != nil {
 		return engine.Prepared{}, err
 	}
+	pr.mu.Lock()
+	pr.created[service] = res.ID
+	pr.mu.Unlock()
 	health := spec.health
 	if !health && opts.Config.Healthcheck == nil && imgErr == nil && img.Config != nil && img.Config.Healthcheck != nil {
 		t := img.Config.Healthcheck.Test
 		health = len(t) > 0 && t[0] != "NONE"
 	}
 	return engine.Prepared{ID: res.ID, Healthcheck: health}, nil
+}
+
+// prepareHook creates the runner of a pre_start hook once its service's
+// container exists (the scheduler creates it after): named and labelled as
+// compose names them, with the service container's volumes (volumes_from).
+// A runner left by an earlier run (failed, or kept as the record of its
+// success) is replaced; a container of that name that is not the
+// project's hook runner is a conflict. When the service's running
+// container was kept, the hook does not run (Settled), as in compose.
+func (pr *Project) prepareHook(ctx context.Context, spec *createSpec) (engine.Prepared, error) {
+	pr.mu.Lock()
+	svcID, kept := pr.created[spec.hook.service], pr.kept[spec.hook.service]
+	pr.mu.Unlock()
+	if kept {
+		return engine.Prepared{Settled: true}, nil
+	}
+	if svcID == "" {
+		return engine.Prepared{}, fmt.Errorf("pre_start[%d] of %q: its service's container does not exist yet", spec.hook.index, spec.hook.service)
+	}
+	if old, err := pr.cli.ContainerInspect(ctx, spec.name, client.ContainerInspectOptions{}); err == nil {
+		var labels map[string]string
+		if old.Container.Config != nil {
+			labels = old.Container.Config.Labels
+		}
+		if !engine.Owned(labels, pr.project.Name) || labels[LabelHook] == "" {
+			return engine.Prepared{}, engine.ConflictError("container", spec.name, spec.hook.service, labels)
+		}
+		if _, err := pr.cli.ContainerRemove(ctx, old.Container.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return engine.Prepared{}, fmt.Errorf("remove previous %s: %w", spec.name, classify(err))
+		}
+	} else if !cerrdefs.IsNotFound(err) {
+		return engine.Prepared{}, engineErr("inspect "+spec.name, err)
+	}
+	opts := spec.opts
+	hc := *opts.HostConfig
+	hc.VolumesFrom = append(slices.Clone(hc.VolumesFrom), svcID)
+	opts.HostConfig = &hc
+	opts.Name = spec.name
+	extra := firstNetworkOnly(&opts)
+	res, err := pr.cli.ContainerCreate(ctx, opts)
+	if err != nil {
+		if cerrdefs.IsConflict(err) {
+			return engine.Prepared{}, fmt.Errorf("create %s: %w (another infractl or docker compose run of this project may be running): %w", spec.name, err, engine.ErrConflict)
+		}
+		return engine.Prepared{}, fmt.Errorf("create %s: %w", spec.name, classify(err))
+	}
+	if err := pr.attach(ctx, res.ID, spec, extra); err != nil {
+		return engine.Prepared{}, err
+	}
+	return engine.Prepared{ID: res.ID}, nil
 }
 
 // firstNetworkOnly keeps one endpoint in the create options (API 1.41

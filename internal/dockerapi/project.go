@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
 )
 
@@ -23,6 +25,13 @@ type Project struct {
 	specs   map[string]*createSpec
 	// fresh lists services always run in a new container (the inits).
 	fresh map[string]bool
+
+	mu sync.Mutex
+	// created is each service's container as Prepare left it; kept lists
+	// the services whose running container was kept (their pre_start
+	// hooks do not run: compose runs them only before a start).
+	created map[string]string
+	kept    map[string]bool
 }
 
 var _ engine.Project = (*Project)(nil)
@@ -46,6 +55,11 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 	for _, n := range names {
 		img := ImageName(p.Name, p.Services[n])
 		images[img] = append(images[img], n)
+		for i := range p.Services[n].PreStart {
+			if img := hookConfig(p, p.Services[n], i).Image; img != ImageName(p.Name, p.Services[n]) {
+				images[img] = append(images[img], fmt.Sprintf("%s (pre_start[%d])", n, i))
+			}
+		}
 	}
 	for _, img := range slices.Sorted(maps.Keys(images)) {
 		if _, err := cli.ImageInspect(ctx, img); err != nil {
@@ -76,8 +90,15 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 	}
 	// Names taken by what is not the project's: refused before anything
 	// is created (Prepare checks again, for a race).
+	taken := map[string]string{}
 	for _, n := range names {
-		name := ContainerName(p.Name, p.Services[n])
+		taken[ContainerName(p.Name, p.Services[n])] = n
+		for i := range p.Services[n].PreStart {
+			taken[engine.HookContainerName(p.Name, n, i)] = n
+		}
+	}
+	for _, name := range sortedKeys(taken) {
+		n := taken[name]
 		c, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 		if err != nil {
 			if cerrdefs.IsNotFound(err) {
@@ -94,13 +115,21 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 		}
 	}
 	version := cli.ClientVersion()
-	pr := &Project{observer: observer{cli: cli, project: p.Name}, project: p, specs: map[string]*createSpec{}, fresh: fresh}
+	pr := &Project{observer: observer{cli: cli, project: p.Name}, project: p, specs: map[string]*createSpec{}, fresh: fresh,
+		created: map[string]string{}, kept: map[string]bool{}}
 	for _, n := range names {
 		spec, err := buildSpec(p, p.Services[n], version)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", err, engine.ErrUnsupported)
 		}
 		pr.specs[n] = spec
+		for i := range p.Services[n].PreStart {
+			spec, err := buildHookSpec(p, p.Services[n], i, version)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", err, engine.ErrUnsupported)
+			}
+			pr.specs[compose.HookName(n, i)] = spec
+		}
 	}
 	return pr, nil
 }

@@ -37,6 +37,8 @@ var supportedKeys = map[string]bool{
 	"read_only": true, "security_opt": true, "sysctls": true, "ulimits": true, "shm_size": true,
 	"init": true, "stop_signal": true, "stop_grace_period": true, "logging": true,
 	"mem_limit": true, "cpus": true, "deploy": true, "tty": true, "stdin_open": true,
+	// Each pre_start hook is checked on its own (unsupportedKeys).
+	"pre_start": true,
 	// Keys that do not change the container: known and accepted.
 	"build": true, "profiles": true, "pull_policy": true, "scale": true, "name": true, "extends": true,
 }
@@ -64,11 +66,57 @@ func unsupportedKeys(sc types.ServiceConfig) []string {
 			bad = append(bad, "deploy (only deploy.resources.limits is supported)")
 		}
 	}
-	if len(sc.PreStart) > 0 {
-		bad = append(bad, "pre_start")
+	for i, h := range sc.PreStart {
+		if h.PerReplica {
+			bad = append(bad, fmt.Sprintf("pre_start[%d].per_replica (docker compose v5.6.0 does not support it either: remove it or set it to false)", i))
+		}
+		for _, k := range unsupportedKeys(types.ServiceConfig{ContainerSpec: h.ContainerSpec}) {
+			bad = append(bad, fmt.Sprintf("pre_start[%d].%s", i, k))
+		}
 	}
 	sort.Strings(bad)
 	return bad
+}
+
+// hookConfig is the service configuration a pre_start hook's runner is
+// created from: the hook's container specification (compose-go resolved
+// what it inherits from the service at load), the service's image unless
+// the hook names one.
+func hookConfig(p *types.Project, sc types.ServiceConfig, i int) types.ServiceConfig {
+	h := types.ServiceConfig{Name: sc.Name, ContainerSpec: sc.PreStart[i].ContainerSpec}
+	if h.Image == "" {
+		h.Image = ImageName(p.Name, sc)
+	}
+	return h
+}
+
+// buildHookSpec converts the i-th pre_start hook of a service into the
+// create options of its runner, named and labelled as docker compose v5.6.0
+// does (no config hash, no container number: compose's ps and its
+// reconciliation do not take it for the service's container).
+func buildHookSpec(p *types.Project, sc types.ServiceConfig, i int, apiVersion string) (*createSpec, error) {
+	spec, err := buildSpec(p, hookConfig(p, sc, i), apiVersion)
+	if err != nil {
+		return nil, err
+	}
+	spec.name = engine.HookContainerName(p.Name, sc.Name, i)
+	spec.hook = &hookRef{service: sc.Name, index: i}
+	spec.health, spec.healthTest = false, nil
+	cfg := *spec.opts.Config
+	cfg.Labels = maps.Clone(cfg.Labels)
+	for _, k := range []string{LabelConfigHash, LabelNumber, LabelOneoff, LabelDependsOn} {
+		delete(cfg.Labels, k)
+	}
+	cfg.Labels[LabelHook] = "pre_start"
+	cfg.Labels[LabelHookIndex] = strconv.Itoa(i)
+	spec.opts.Config = &cfg
+	return spec, nil
+}
+
+// hookRef names the service and position of a pre_start hook.
+type hookRef struct {
+	service string
+	index   int
 }
 
 func isEmpty(v any) bool {
@@ -117,6 +165,8 @@ type createSpec struct {
 	// healthTest is the healthcheck test as exec arguments (probes).
 	healthTest    []string
 	healthTimeout time.Duration
+	// hook is set on a pre_start hook's runner.
+	hook *hookRef
 }
 
 // buildSpec converts a compose service into container create options.

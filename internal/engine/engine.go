@@ -122,6 +122,10 @@ type Prepared struct {
 	Healthcheck bool
 	// State is its state when prepared (for a reused container).
 	State State
+	// Settled is true when there is nothing to run: a pre_start hook of a
+	// service whose container is kept running (compose runs hooks only
+	// before a start). ID is empty then.
+	Settled bool
 }
 
 // Runtime is what the scheduler drives: the narrowest part of the port.

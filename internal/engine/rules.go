@@ -15,6 +15,12 @@ func ContainerName(project string, sc types.ServiceConfig) string {
 	return project + "-" + sc.Name + "-1"
 }
 
+// HookContainerName is compose's name for the runner container of a
+// service's i-th pre_start hook.
+func HookContainerName(project, service string, i int) string {
+	return fmt.Sprintf("%s-%s-pre_start-%d", project, service, i)
+}
+
 // ImageName is the image a service runs: its image, or the one compose
 // would have built for it.
 func ImageName(project string, sc types.ServiceConfig) string {
@@ -40,6 +46,10 @@ const (
 	LabelImage       = "com.docker.compose.image"
 	LabelNetwork     = "com.docker.compose.network"
 	LabelVolume      = "com.docker.compose.volume"
+	// LabelHook marks a pre_start hook's runner container ("pre_start") and
+	// LabelHookIndex its position in the service's hooks (compose v5.6.0).
+	LabelHook      = "com.docker.compose.hook"
+	LabelHookIndex = "com.docker.compose.hook-index"
 	// LabelManagedBy marks what infractl created (compose ignores it).
 	LabelManagedBy = "io.infractl.managed-by"
 )

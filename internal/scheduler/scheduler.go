@@ -116,15 +116,22 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 	byID := map[string]string{}
 
 	// Create every container up front, concurrently: creation does not
-	// wait for dependencies, starting does.
-	for _, name := range sortedNames(st) {
-		ns := st[name]
-		ns.phase = preparing
+	// wait for dependencies, starting does. A node created after another
+	// waits for that one's container.
+	prepare := func(name string) {
+		st[name].phase = preparing
 		inflight++
 		go func() {
 			c, err := s.rt.Prepare(runCtx, name)
 			send(msg{node: name, kind: "prepared", cont: c, err: err})
 		}()
+	}
+	for _, name := range sortedNames(st) {
+		if a := st[name].node.CreateAfter; a == "" {
+			prepare(name)
+		} else if _, ok := st[a]; !ok {
+			return nil, fmt.Errorf("service %q is created after unknown service %q", name, a)
+		}
 	}
 
 	ticker := s.clock.NewTicker(s.opts.TickEvery())
@@ -267,8 +274,24 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 				return
 			}
 			ns.res.ContainerID, ns.res.Reused, ns.res.Prepared = m.cont.ID, m.cont.Reused, now
-			byID[m.cont.ID] = m.node
+			if m.cont.ID != "" {
+				byID[m.cont.ID] = m.node
+			}
 			if ns.phase == finished {
+				return
+			}
+			if !interrupted {
+				for _, name := range sortedNames(st) {
+					if o := st[name]; o.node.CreateAfter == m.node && o.phase == pending {
+						prepare(name)
+					}
+				}
+			}
+			if m.cont.Settled {
+				// Nothing to run: done as it stands (a hook of a service
+				// kept running).
+				ns.phase, ns.started, ns.exited, ns.res.ExitCode, ns.res.Reused = running, true, true, 0, true
+				finish(ns, OK, "not run: its service's container is kept running, and hooks run only before a start")
 				return
 			}
 			ns.phase = prepared

@@ -51,6 +51,10 @@ type Node struct {
 	Restart string
 	// MaxRetries bounds on-failure restarts; 0 is unbounded.
 	MaxRetries int
+	// CreateAfter names the node whose container must exist before this
+	// one's is created (a pre_start hook's runner mounts the volumes of its
+	// service's container). Empty: created up front with the rest.
+	CreateAfter string
 }
 
 // mayStayExited reports whether the engine leaves the node's container

@@ -28,7 +28,10 @@ import (
 
 // Options tune `infractl up`.
 type Options struct {
-	Parallel      int
+	Parallel int
+	// ForceRecreate recreates every service's container, changed or not
+	// (docker compose up --force-recreate); their hooks run again.
+	ForceRecreate bool
 	InitTimeout   time.Duration
 	ReadyTimeout  time.Duration
 	ProbeInterval time.Duration
@@ -71,14 +74,14 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	}
 	start := clock.Now()
 	v := report.Verdict{Command: "up", Project: m.Project.Name}
-	for _, n := range m.Names {
-		if m.Services[n].Hook != nil {
-			return v, fmt.Errorf("service %q has a pre_start hook; infractl up does not run pre_start hooks yet (docker compose does): %w", m.Services[n].Hook.Service, compose.ErrInvalidProject)
-		}
-	}
 	fresh := map[string]bool{}
 	for _, s := range m.Inits() {
 		fresh[s.Name] = true
+	}
+	if opts.ForceRecreate {
+		for _, n := range m.Names {
+			fresh[n] = true
+		}
 	}
 	pr, err := eng.Project(ctx, m.Project, fresh)
 	if err != nil {
@@ -135,7 +138,8 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 				clean := red.Bytes(logs)
 				sv.Log = string(clean)
 				sv.LogTail = report.Tail(string(clean), opts.TailLines)
-				file := filepath.Join(logsDir, r.Name+".log")
+				// A hook "app/pre_start[0]" logs to app-pre_start-0.log.
+				file := filepath.Join(logsDir, strings.NewReplacer("/", "-", "[", "-", "]", "").Replace(r.Name)+".log")
 				err := os.MkdirAll(logsDir, 0o755)
 				if err == nil {
 					err = os.WriteFile(file, clean, 0o644)
@@ -151,6 +155,14 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		}
 		if sv.Outcome == "ok" {
 			sv.LogTail = nil
+		}
+		if m.Services[r.Name].Hook != nil && r.Outcome == scheduler.OK && r.ContainerID != "" {
+			// As compose does: a hook that succeeded leaves no container
+			// (its log is in the log file); a failed one is kept for
+			// inspection until the next run or down.
+			if err := pr.Remove(lctx, r.ContainerID); err != nil && opts.Warnings != nil {
+				fmt.Fprintf(opts.Warnings, "WARN: could not remove the runner of %s: %v\n", r.Name, err)
+			}
 		}
 		sv.Detail = red.String(sv.Detail)
 		v.Services = append(v.Services, sv)
@@ -202,6 +214,11 @@ func Nodes(m *compose.Model) []scheduler.Node {
 		s := m.Services[n]
 		rp := compose.Restart(s.Config)
 		node := scheduler.Node{Name: n, Init: s.Role == compose.RoleInit, Restart: rp.Mode, MaxRetries: rp.MaxRetries}
+		if s.Hook != nil {
+			// A hook's runner: created once its service's container
+			// exists (it mounts its volumes), run once, never restarted.
+			node.Init, node.Restart, node.MaxRetries, node.CreateAfter = true, compose.RestartNo, 0, s.Hook.Service
+		}
 		for _, e := range s.Deps {
 			node.Deps = append(node.Deps, scheduler.Dep{Target: e.To, Condition: scheduler.Condition(e.Condition), Required: e.Required})
 		}

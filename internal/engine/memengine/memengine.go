@@ -18,6 +18,7 @@ import (
 	"net"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -363,12 +364,19 @@ type Project struct {
 	p      *types.Project
 	fresh  map[string]bool
 	hashes map[string][]string
+	// kept records the services whose running container Prepare kept
+	// (their pre_start hooks do not run).
+	kept map[string]bool
 }
 
 var _ engine.Project = (*Project)(nil)
 
-// ContainerName is compose's name for a service's container.
+// ContainerName is compose's name for a service's container (or a hook's
+// runner).
 func (pr *Project) ContainerName(service string) string {
+	if svc, i, ok := compose.ParseHookName(service); ok {
+		return engine.HookContainerName(pr.name, svc, i)
+	}
 	if pr.p != nil {
 		if sc, ok := pr.p.Services[service]; ok {
 			return engine.ContainerName(pr.name, sc)
@@ -444,6 +452,17 @@ func (pr *Project) Prepare(_ context.Context, service string) (engine.Prepared, 
 		return engine.Prepared{}, err
 	}
 	name := pr.ContainerName(service)
+	if svc, i, ok := compose.ParseHookName(service); ok {
+		if pr.kept[svc] {
+			return engine.Prepared{Settled: true}, nil
+		}
+		if id, ok := e.byName[name]; ok {
+			delete(e.byID, id)
+			delete(e.byName, name)
+		}
+		l := map[string]string{engine.LabelProject: pr.name, engine.LabelService: svc, engine.LabelHook: "pre_start", engine.LabelHookIndex: strconv.Itoa(i), engine.LabelManagedBy: "infractl"}
+		return engine.Prepared{ID: e.create(name, service, l)}, nil
+	}
 	var ex *engine.Existing
 	id, exists := e.byName[name]
 	if exists {
@@ -459,6 +478,10 @@ func (pr *Project) Prepare(_ context.Context, service string) (engine.Prepared, 
 		return engine.Prepared{}, engine.ConflictError("container", name, service, ex.Labels)
 	case engine.Keep:
 		c := e.byID[id]
+		if pr.kept == nil {
+			pr.kept = map[string]bool{}
+		}
+		pr.kept[service] = true
 		return engine.Prepared{ID: id, Reused: true, Healthcheck: len(c.HealthTest) > 0, State: c.State}, nil
 	case engine.Recreate:
 		delete(e.byID, id)

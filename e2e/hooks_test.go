@@ -1,0 +1,190 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+)
+
+// hookRun is what one tool left after an `up` of testdata/compose/e2e-hooks:
+// its exit code, the state and ID of each service's container, the runners
+// left (name: exit code) and the volume's content.
+type hookRun struct {
+	code    int
+	state   map[string]string // service -> created|running|exited
+	ids     map[string]string
+	runners map[string]int
+	ready   string // /data/ready: what app reads
+	runs    int    // lines in /data/runs: runs of hook 0
+	out     string
+}
+
+// hookTool runs `up` of the hooks fixture under project p with one tool,
+// then looks at what is there with the e2e's own engine client.
+type hookTool struct {
+	name string
+	up   func(t *testing.T, p string, env []string, extra ...string) (int, string)
+}
+
+var hookTools = []hookTool{
+	{"docker compose v5.6.0", func(t *testing.T, p string, env []string, extra ...string) (int, string) {
+		out, err := dockerComposeEnv(t, env, append([]string{"-f", filepath.Join(fixture("e2e-hooks"), "compose.yaml"), "-p", p, "up", "-d"}, extra...)...)
+		var ee *exec.ExitError
+		if errorsAs(err, &ee) {
+			return ee.ExitCode(), out
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0, out
+	}},
+	{"infractl", func(t *testing.T, p string, env []string, extra ...string) (int, string) {
+		r := infraEnv(t, env, append([]string{"up", "-f", filepath.Join(fixture("e2e-hooks"), "compose.yaml"), "-p", p}, extra...)...)
+		return r.code, r.stdout + r.stderr
+	}},
+}
+
+func observeHooks(t *testing.T, p string, code int, out string) hookRun {
+	t.Helper()
+	h := hookRun{code: code, out: out, state: map[string]string{}, ids: map[string]string{}, runners: map[string]int{}}
+	cs, err := projectContainers(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		insp, err := docker.ContainerInspect(t.Context(), c.ID, client.ContainerInspectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimPrefix(insp.Container.Name, "/")
+		if c.Labels["com.docker.compose.hook"] == "pre_start" {
+			h.runners[strings.TrimPrefix(name, p+"-")] = insp.Container.State.ExitCode
+			continue
+		}
+		svc := c.Labels["com.docker.compose.service"]
+		h.state[svc] = string(insp.Container.State.Status)
+		h.ids[svc] = c.ID
+	}
+	read := func(file string) string {
+		cmd := exec.Command("docker", "run", "--rm", "-v", p+"_data:/data", "infractl/toolbox:latest", "sh", "-c", "cat /data/"+file+" 2>/dev/null || true")
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("read %s of %s: %v", file, p, err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	h.ready = read("ready")
+	if r := read("runs"); r != "" {
+		h.runs = len(strings.Split(r, "\n"))
+	}
+	return h
+}
+
+// hooksProject is a fresh project name per tool, removed when the test ends.
+func hooksProject(t *testing.T, tool int) string {
+	p := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	if len(p) > 36 {
+		p = p[:36]
+	}
+	p += []string{"-dc", "-ic"}[tool]
+	flags := []string{"-f", filepath.Join(fixture("e2e-hooks"), "compose.yaml"), "-p", p}
+	down(t, flags)
+	t.Cleanup(func() { down(t, flags) })
+	return p
+}
+
+// TestE2EHooksAsComposeRunsThem replays docker compose's own pre_start
+// scenarios, each through docker compose v5.6.0 and through infractl in the
+// same test, and compares what each left on the engine.
+func TestE2EHooksAsComposeRunsThem(t *testing.T) {
+	type step struct {
+		env   []string
+		extra []string
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		check func(t *testing.T, first, last hookRun)
+	}{
+		{"the service reads what its two hooks prepared, in order", []step{{}}, func(t *testing.T, _, h hookRun) {
+			if h.code != 0 || h.state["app"] != "running" || h.ready != "prepared by hook 0\nand hook 1" || len(h.runners) != 0 {
+				t.Errorf("exit %d, app %s, ready %q, runners %v; want 0, running, both hooks' lines in order, no runner left", h.code, h.state["app"], h.ready, h.runners)
+			}
+		}},
+		{"a failure in the second hook fails up after the first ran", []step{{env: []string{"HOOK_FAIL=1"}}}, func(t *testing.T, _, h hookRun) {
+			if h.code != 1 || h.state["app"] != "created" || h.state["web"] != "created" || h.ready != "prepared by hook 0" {
+				t.Errorf("exit %d, app %s, web %s, ready %q; want 1, app and web created, hook 0's line only", h.code, h.state["app"], h.state["web"], h.ready)
+			}
+			if code, ok := h.runners["app-pre_start-1"]; !ok || code != 5 || len(h.runners) != 1 {
+				t.Errorf("runners %v; want only app-pre_start-1, exited 5, kept for inspection", h.runners)
+			}
+			if !strings.Contains(h.out, "pre_start[1]") || !strings.Contains(h.out, "5") {
+				t.Errorf("output does not name pre_start[1] and its exit code:\n%s", h.out)
+			}
+		}},
+		{"an unchanged second up keeps the container and does not rerun the hooks", []step{{}, {}}, func(t *testing.T, first, h hookRun) {
+			if h.code != 0 || h.ids["app"] != first.ids["app"] || h.runs != 1 {
+				t.Errorf("exit %d, app %s -> %s, hook 0 ran %d times; want 0, the same container, once", h.code, first.ids["app"], h.ids["app"], h.runs)
+			}
+		}},
+		{"a changed definition recreates the service and reruns its hooks", []step{{}, {env: []string{"GREETING=changed"}}}, func(t *testing.T, first, h hookRun) {
+			if h.code != 0 || h.ids["app"] == first.ids["app"] || h.runs != 2 || h.ready != "changed by hook 0\nand hook 1" {
+				t.Errorf("exit %d, app recreated %v, hook 0 ran %d times, ready %q; want 0, recreated, twice, the new greeting", h.code, h.ids["app"] != first.ids["app"], h.runs, h.ready)
+			}
+		}},
+		{"--force-recreate reruns them", []step{{}, {extra: []string{"--force-recreate"}}}, func(t *testing.T, first, h hookRun) {
+			if h.code != 0 || h.ids["app"] == first.ids["app"] || h.runs != 2 || h.state["app"] != "running" {
+				t.Errorf("exit %d, app recreated %v, hook 0 ran %d times, app %s; want 0, recreated, twice, running", h.code, h.ids["app"] != first.ids["app"], h.runs, h.state["app"])
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[string][2]hookRun{}
+			for i, tool := range hookTools {
+				p := hooksProject(t, i)
+				var runs []hookRun
+				for _, s := range tt.steps {
+					code, out := tool.up(t, p, s.env, s.extra...)
+					runs = append(runs, observeHooks(t, p, code, out))
+				}
+				t.Run(tool.name, func(t *testing.T) { tt.check(t, runs[0], runs[len(runs)-1]) })
+				got[tool.name] = [2]hookRun{runs[0], runs[len(runs)-1]}
+			}
+			// Parity: both tools left the same states, runners and data.
+			dc, ic := got[hookTools[0].name][1], got[hookTools[1].name][1]
+			if !sameMap(dc.state, ic.state) || !sameIntMap(dc.runners, ic.runners) || dc.ready != ic.ready || dc.runs != ic.runs || dc.code != ic.code {
+				t.Errorf("docker compose and infractl differ:\n compose:  exit %d states %v runners %v ready %q runs %d\n infractl: exit %d states %v runners %v ready %q runs %d",
+					dc.code, dc.state, dc.runners, dc.ready, dc.runs, ic.code, ic.state, ic.runners, ic.ready, ic.runs)
+			}
+		})
+	}
+}
+
+func sameMap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func sameIntMap(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}

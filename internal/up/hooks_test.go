@@ -1,0 +1,135 @@
+package up_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infractl/infractl/internal/engine/memengine"
+	"github.com/infractl/infractl/internal/report"
+)
+
+const hooks = `
+services:
+  db:
+    image: db
+    healthcheck: {test: ["CMD", "true"], interval: 30s}
+  app:
+    image: app
+    pre_start:
+      - command: ["migrate"]
+      - command: ["seed"]
+    depends_on: {db: {condition: service_healthy}}
+  web:
+    image: web
+    depends_on: {app: {condition: service_started}}
+`
+
+func hookBehaviors(second memengine.Behavior) map[string]memengine.Behavior {
+	return map[string]memengine.Behavior{
+		"db":               {Healthcheck: true, HealthyAfter: time.Second},
+		"app/pre_start[0]": {ExitAfter: time.Second, Logs: "migrated\n"},
+		"app/pre_start[1]": second,
+		"app":              {},
+		"web":              {},
+	}
+}
+
+func verdictOf(v report.Verdict) map[string]report.ServiceVerdict {
+	got := map[string]report.ServiceVerdict{}
+	for _, s := range v.Services {
+		got[s.Name] = s
+	}
+	return got
+}
+
+// Hooks run after their service's dependencies, one at a time in order,
+// and the service starts after the last one exited 0.
+func TestUpRunsHooksInOrderBeforeTheirService(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", hooks)
+	e := memengine.New(t0, hookBehaviors(memengine.Behavior{ExitAfter: time.Second, Logs: "seeded\n"}))
+	v, err := runUp(t, e, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.OK {
+		t.Fatalf("verdict failed: %+v", v.Services)
+	}
+	if got, want := strings.Join(e.Order(), " "), "db app/pre_start[0] app/pre_start[1] app web"; got != want {
+		t.Errorf("start order %q, want %q", got, want)
+	}
+	got := verdictOf(v)
+	for _, n := range []string{"app/pre_start[0]", "app/pre_start[1]"} {
+		s := got[n]
+		if s.Role != "init" || s.Outcome != "ok" || s.ExitCode == nil || *s.ExitCode != 0 || s.LogFile == "" {
+			t.Errorf("%s: %+v", n, s)
+		}
+	}
+	if c := got["app/pre_start[0]"].Container; c != "p-app-pre_start-0" {
+		t.Errorf("hook runner named %q, want compose's p-app-pre_start-0", c)
+	}
+}
+
+// A failing second hook fails its service after the first ran: the
+// service is left created, what depends on it is blocked, and the verdict
+// names the hook with its exit code and log.
+func TestUpFailingHookLeavesItsServiceCreated(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", hooks)
+	e := memengine.New(t0, hookBehaviors(memengine.Behavior{ExitAfter: time.Second, ExitCode: 4, Logs: "seed: relation missing\n"}))
+	v, err := runUp(t, e, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.OK {
+		t.Fatal("verdict OK with a failed hook")
+	}
+	got := verdictOf(v)
+	if s := got["app/pre_start[1]"]; s.Outcome != "failed (exit 4)" || !strings.Contains(strings.Join(s.LogTail, "\n"), "relation missing") {
+		t.Errorf("app/pre_start[1]: %+v", s)
+	}
+	if s := got["app/pre_start[0]"]; s.Outcome != "ok" {
+		t.Errorf("app/pre_start[0]: %+v", s)
+	}
+	if s := got["app"]; s.Outcome != "blocked by app/pre_start[1]" {
+		t.Errorf("app: %q", s.Outcome)
+	}
+	if s := got["web"]; s.Outcome != "blocked by app" {
+		t.Errorf("web: %q", s.Outcome)
+	}
+	if c, ok := e.Lookup("p-app-1"); !ok || c.State.Running || c.State.Exited {
+		t.Errorf("app container %+v, want created and never started", c.State)
+	}
+	var msg string
+	for _, c := range v.Checks {
+		for _, r := range c.Results {
+			if c.ID == report.ReqInitExit && r.Service == "app/pre_start[1]" {
+				msg = r.Message
+			}
+		}
+	}
+	if msg != "failed (exit 4)" {
+		t.Errorf("%s for app/pre_start[1]: %q", report.ReqInitExit, msg)
+	}
+}
+
+// A second up of an unchanged, running service keeps its container and
+// does not run its hooks again.
+func TestUpDoesNotRerunHooksOfAKeptService(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", hooks)
+	e := memengine.New(t0, hookBehaviors(memengine.Behavior{ExitAfter: time.Second}))
+	if v, err := runUp(t, e, m); err != nil || !v.OK {
+		t.Fatalf("first up: %v %+v", err, v.Services)
+	}
+	first := len(e.Order())
+	v, err := runUp(t, e, m)
+	if err != nil || !v.OK {
+		t.Fatalf("second up: %v %+v", err, v.Services)
+	}
+	if again := e.Order()[first:]; strings.Contains(strings.Join(again, " "), "pre_start") || strings.Contains(" "+strings.Join(again, " ")+" ", " app ") {
+		t.Errorf("second up started %v; want app kept and its hooks not run", again)
+	}
+	got := verdictOf(v)
+	if s := got["app/pre_start[0]"]; s.Outcome != "ok" || !s.Reused || !strings.Contains(s.Detail, "not run") {
+		t.Errorf("app/pre_start[0] on the second up: %+v", s)
+	}
+}
