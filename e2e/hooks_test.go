@@ -188,3 +188,30 @@ func sameIntMap(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// TestE2EHooksInteropWithCompose: a project with hooks brought up by one
+// tool and then by the other: no container is recreated and no hook runs
+// twice, both ways.
+func TestE2EHooksInteropWithCompose(t *testing.T) {
+	for i, first := range hookTools {
+		second := hookTools[1-i]
+		t.Run(first.name+" then "+second.name, func(t *testing.T) {
+			p := hooksProject(t, i)
+			code, out := first.up(t, p, nil)
+			a := observeHooks(t, p, code, out)
+			code, out = second.up(t, p, nil)
+			b := observeHooks(t, p, code, out)
+			if a.code != 0 || b.code != 0 {
+				t.Fatalf("exit %d then %d", a.code, b.code)
+			}
+			for _, svc := range []string{"db", "app", "web"} {
+				if a.ids[svc] == "" || a.ids[svc] != b.ids[svc] {
+					t.Errorf("%s: container %.12s then %.12s; want it kept", svc, a.ids[svc], b.ids[svc])
+				}
+			}
+			if b.runs != 1 || b.state["app"] != "running" {
+				t.Errorf("hook 0 ran %d times, app %s; want once, running", b.runs, b.state["app"])
+			}
+		})
+	}
+}

@@ -78,6 +78,14 @@ func NewLineIndex(files []string) *LineIndex {
 				k, v := body.Content[j], body.Content[j+1]
 				if section.Value == "services" {
 					idx.services[k.Value] = append(idx.services[k.Value], serviceNode{file: f, key: k, value: v})
+					// Each pre_start hook is indexed under its node name, so
+					// a hook's keys are located like a service's.
+					if hooks, _ := child(v, "pre_start"); hooks != nil && hooks.Kind == yaml.SequenceNode {
+						for h, hv := range hooks.Content {
+							name := HookName(k.Value, h)
+							idx.services[name] = append(idx.services[name], serviceNode{file: f, key: hv, value: hv})
+						}
+					}
 					continue
 				}
 				if idx.top[section.Value] == nil {

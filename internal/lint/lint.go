@@ -61,6 +61,11 @@ func Check(m *compose.Model) []Finding {
 	for _, n := range m.Names {
 		s := m.Services[n]
 		if s.Hook != nil {
+			// A hook's own command and environment are linted like an
+			// init's (what it inherits is linted on its service).
+			h := hookService(s)
+			c.secretsInEnv(h)
+			c.commands(h)
 			continue
 		}
 		c.secretsInEnv(s)
@@ -161,6 +166,25 @@ func (c *checker) scalar(service, key string, match func(string) bool) compose.L
 		return found
 	}
 	return c.m.Index.Key(service, key)
+}
+
+// hookService is a pre_start hook as a service of its own: its command,
+// entrypoint and the environment it declares (not what it inherits).
+func hookService(s *compose.Service) *compose.Service {
+	svc := s.Config
+	spec := svc.PreStart[s.Hook.Index].ContainerSpec
+	env := types.MappingWithEquals{}
+	for k, v := range spec.Environment {
+		if sv, ok := svc.Environment[k]; !ok || (sv == nil) != (v == nil) || sv != nil && *sv != *v {
+			env[k] = v
+		}
+	}
+	var sc types.ServiceConfig
+	sc.Name, sc.Command, sc.Entrypoint, sc.Environment = s.Name, spec.Command, spec.Entrypoint, env
+	if len(sc.Entrypoint) > 0 && slices.Equal(sc.Entrypoint, svc.Entrypoint) {
+		sc.Entrypoint = nil
+	}
+	return &compose.Service{Name: s.Name, Role: compose.RoleInit, Hook: s.Hook, Config: sc}
 }
 
 // INF004: credentials in environment values and command flags.

@@ -207,3 +207,27 @@ func TestSARIFValidatesAgainstTheSchema(t *testing.T) {
 		t.Errorf("rules %d, uris %v", len(log.Runs[0].Tool.Driver.Rules), uris)
 	}
 }
+
+// The script and secret rules apply to pre_start hooks, located inside the
+// hook's own entry; what a hook inherits from its service is not reported
+// twice.
+func TestRulesApplyToHooks(t *testing.T) {
+	m := load(t, "lint-hooks")
+	var got []string
+	for _, f := range lint.Check(m) {
+		if strings.HasPrefix(f.Service, "app/pre_start") {
+			r, _ := filepath.Rel(m.Project.WorkingDir, f.File)
+			got = append(got, fmt.Sprintf("%s %s %s:%d", f.Rule, f.Service, r, f.Line))
+		}
+	}
+	want := []string{
+		"INF010 app/pre_start[0] compose.yaml:12",
+		"INF004 app/pre_start[1] compose.yaml:15",
+		"INF011 app/pre_start[1] compose.yaml:13",
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hook findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
