@@ -215,3 +215,51 @@ func TestE2EHooksInteropWithCompose(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EVerifyReadsHookResults: verify after docker compose v5.6.0 ran
+// the hooks: VAL-AUTO-002 passes them when they succeeded (their runners
+// are gone) and names the failed one with its exit code; --rerun runs them
+// again (VAL-SPC-101).
+func TestE2EVerifyReadsHookResults(t *testing.T) {
+	p := hooksProject(t, 0)
+	flags := []string{"-f", filepath.Join(fixture("e2e-hooks"), "compose.yaml"), "-p", p}
+	if code, _ := hookTools[0].up(t, p, nil); code != 0 {
+		t.Fatalf("docker compose up: exit %d", code)
+	}
+	r := infra(t, args("verify", flags, "--rerun", "--format", "json")...)
+	v := verdict(t, r.stdout)
+	if r.code != 0 {
+		t.Fatalf("verify: exit %d\n%s", r.code, r.stdout)
+	}
+	for _, id := range []string{"VAL-AUTO-002", "VAL-SPC-101"} {
+		c := check(t, v, id)
+		for _, h := range []string{"app/pre_start[0]", "app/pre_start[1]"} {
+			if res := checkResult(t, c, h); res.Status != "pass" {
+				t.Errorf("%s %s: %s %q", id, h, res.Status, res.Message)
+			}
+		}
+	}
+	// The second run left no runner behind, as a successful up does not.
+	if h := observeHooks(t, p, 0, ""); len(h.runners) != 0 || h.runs != 2 {
+		t.Errorf("after verify --rerun: runners %v, hook 0 ran %d times; want none left, twice (compose's run, verify's)", h.runners, h.runs)
+	}
+
+	down(t, flags)
+	if code, _ := hookTools[0].up(t, p, []string{"HOOK_FAIL=1"}); code == 0 {
+		t.Fatal("docker compose up with a failing hook exited 0")
+	}
+	r = infraEnv(t, []string{"HOOK_FAIL=1"}, args("verify", flags, "--format", "json")...)
+	if r.code != 1 {
+		t.Fatalf("verify: exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	c := check(t, verdict(t, r.stdout), "VAL-AUTO-002")
+	if res := checkResult(t, c, "app/pre_start[1]"); res.Status != "fail" || res.Message != "failed (exit 5)" {
+		t.Errorf("app/pre_start[1]: %s %q, want fail \"failed (exit 5)\"", res.Status, res.Message)
+	}
+	if res := checkResult(t, c, "app/pre_start[0]"); res.Status != "pass" {
+		t.Errorf("app/pre_start[0]: %s %q, want pass (it ran before pre_start[1])", res.Status, res.Message)
+	}
+	if res := checkResult(t, c, "app"); res.Status != "fail" || res.Message != "created, never started" {
+		t.Errorf("app: %s %q", res.Status, res.Message)
+	}
+}

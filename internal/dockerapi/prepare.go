@@ -106,6 +106,12 @@ func (pr *Project) prepareHook(ctx context.Context, spec *createSpec) (engine.Pr
 		return engine.Prepared{Settled: true}, nil
 	}
 	if svcID == "" {
+		// Run again by verify --rerun: the service's container exists.
+		if c, err := pr.cli.ContainerInspect(ctx, pr.specs[spec.hook.service].name, client.ContainerInspectOptions{}); err == nil {
+			svcID = c.Container.ID
+		}
+	}
+	if svcID == "" {
 		return engine.Prepared{}, fmt.Errorf("pre_start[%d] of %q: its service's container does not exist yet", spec.hook.index, spec.hook.service)
 	}
 	if old, err := pr.cli.ContainerInspect(ctx, spec.name, client.ContainerInspectOptions{}); err == nil {

@@ -23,16 +23,27 @@ func (initStateCheck) Run(ctx context.Context, env *Env) (report.Check, error) {
 	c := report.Check{ID: report.ReqInitExit, Title: "every init exited 0; backends run and are healthy"}
 	for _, n := range m.Names {
 		s := m.Services[n]
-		if s.Hook != nil {
-			continue
-		}
 		ctr, ok := env.Current[n]
 		sv := report.ServiceVerdict{Name: n, Role: string(s.Role), Outcome: "ok"}
 		if ok {
 			sv.Container = ctr.Name
 		}
 		res := report.CheckResult{Service: n, Status: report.Pass}
+		svc, svcOK := engine.Container{}, false
+		if s.Hook != nil {
+			svc, svcOK = env.Current[s.Hook.Service]
+		}
 		switch {
+		case s.Hook != nil && ok:
+			// A runner is kept when its hook failed (or ran last in a
+			// --rerun): its exit is the hook's result.
+			res.Message, res.Status = InitState(ctr.State)
+		case s.Hook != nil && laterRunner(env, s.Hook) != "":
+			res.Message = fmt.Sprintf("exited 0 before %s ran (a hook that succeeds leaves no container)", laterRunner(env, s.Hook))
+		case s.Hook != nil && svcOK && (svc.State.Running || svc.State.Exited):
+			res.Message = fmt.Sprintf("ran before %q started (a hook that succeeds leaves no container, in docker compose as in infractl)", s.Hook.Service)
+		case s.Hook != nil && svcOK:
+			res.Status, res.Message = report.Fail, fmt.Sprintf("%q never started, and no runner of this hook is left to say why", s.Hook.Service)
 		case !ok:
 			res.Status, res.Message = report.Fail, "never ran (no container)"
 		case Stale(s, ctr):
@@ -69,6 +80,17 @@ func (initStateCheck) Run(ctx context.Context, env *Env) (report.Check, error) {
 	return c, nil
 }
 
+// laterRunner names a later hook of the same service whose runner is left
+// (hooks run in order: the ones before it ran and succeeded).
+func laterRunner(env *Env, h *compose.Hook) string {
+	for j := h.Index + 1; j < len(env.Model.Project.Services[h.Service].PreStart); j++ {
+		if _, ok := env.Current[compose.HookName(h.Service, j)]; ok {
+			return compose.HookName(h.Service, j)
+		}
+	}
+	return ""
+}
+
 // Stale reports whether a container no longer matches its service, by the
 // port's one definition (engine.Unchanged): what up would recreate, verify
 // calls stale.
@@ -98,6 +120,9 @@ func BackendState(st engine.State) (string, report.Status) {
 	if !st.Running {
 		if st.Succeeded() {
 			return "exited 0", report.Pass
+		}
+		if st.NeverStarted() {
+			return "created, never started", report.Fail
 		}
 		return fmt.Sprintf("not running (exit %d)", st.ExitCode), report.Fail
 	}

@@ -35,9 +35,6 @@ func (r rerunCheck) Run(ctx context.Context, env *Env) (report.Check, error) {
 	skip := rerunSkips(env, isInit)
 	var nodes []scheduler.Node
 	for _, s := range m.Inits() {
-		if s.Hook != nil {
-			continue
-		}
 		if why, ok := skip[s.Name]; ok {
 			c.Results = append(c.Results, report.CheckResult{Service: s.Name, Status: report.Skip, Message: why})
 			continue
@@ -59,6 +56,9 @@ func (r rerunCheck) Run(ctx context.Context, env *Env) (report.Check, error) {
 	defer cancel()
 	for _, r := range results {
 		res := report.CheckResult{Service: r.Name, Status: report.Pass, Message: "second run exited 0"}
+		if m.Services[r.Name].Hook != nil && r.Outcome == scheduler.OK && r.ContainerID != "" {
+			_ = pr.Remove(lctx, r.ContainerID) // as after up: a hook that succeeded leaves no container
+		}
 		if r.Outcome != scheduler.OK {
 			res.Status = report.Fail
 			switch {

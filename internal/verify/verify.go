@@ -160,7 +160,7 @@ func observe(ctx context.Context, env *Env) error {
 	}
 	for _, s := range env.Model.Inits() {
 		c, ok := env.Current[s.Name]
-		if !ok || s.Hook != nil || c.State.NeverStarted() {
+		if !ok || c.State.NeverStarted() {
 			continue
 		}
 		raw, err := env.Observer.Logs(ctx, c.ID)
