@@ -77,3 +77,25 @@ func TestAnUnknownFormatIsAUsageErrorBeforeAnythingRuns(t *testing.T) {
 		}
 	}
 }
+
+// docker compose up's flags, with compose's meaning.
+func TestUpTakesComposeUpFlags(t *testing.T) {
+	var got *UpOptions
+	f := &Factory{Connect: func(context.Context) (engine.Engine, error) {
+		t.Fatal("the engine was opened")
+		return nil, nil
+	}}
+	c := newUpCommand(f, func(_ context.Context, o *UpOptions) error { got = o; return nil })
+	c.SetArgs([]string{"api", "worker", "--no-deps", "--force-recreate", "--remove-orphans", "-d", "--wait-timeout", "2m"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got.Services, ",") != "api,worker" || !got.NoDeps || !got.Up.ForceRecreate || !got.Up.RemoveOrphans || got.WaitTimeout != 2*time.Minute {
+		t.Errorf("options %+v (up %+v)", got, got.Up)
+	}
+	c = newUpCommand(f, func(_ context.Context, o *UpOptions) error { t.Error("ran with a negative --wait-timeout"); return nil })
+	c.SetArgs([]string{"--wait-timeout", "-1s"})
+	if err := c.Execute(); !errors.Is(err, ErrUsage) {
+		t.Errorf("--wait-timeout -1s: %v, want a usage error", err)
+	}
+}

@@ -60,6 +60,13 @@ type UpOptions struct {
 	Up                    up.Options
 	Output                outputOptions
 	TraceFile, CPUProfile string
+	// Services are the SERVICE arguments: those and what they depend on
+	// (not with NoDeps).
+	Services []string
+	NoDeps   bool
+	// WaitTimeout bounds the whole run (docker compose's --wait-timeout);
+	// 0: no bound but the per-init --timeout.
+	WaitTimeout time.Duration
 }
 
 // newUpCommand builds `up`; runF, when set, replaces running it (tests of
@@ -68,7 +75,7 @@ func newUpCommand(f *Factory, runF func(context.Context, *UpOptions) error) *cob
 	opts := &UpOptions{}
 	o, out := &opts.Up, &opts.Output
 	c := &cobra.Command{
-		Use:   "up",
+		Use:   "up [SERVICE...]",
 		Short: "Start the project and run its init phase, with one verdict",
 		Long: `up starts the project through the Docker Engine API and runs its init phase
 deterministically:
@@ -93,12 +100,19 @@ Containers, networks and volumes carry docker compose's labels and names
 Ctrl-C stops scheduling, stops the inits this run started, leaves backends
 running, prints the partial verdict and exits 130.`,
 		Example: `  infractl up -f compose.yaml --env-file .env.example
-  infractl up --format json --junit init-phase.xml   # CI`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  infractl up --format json --junit init-phase.xml   # CI
+  infractl up api                    # api and what it depends on
+  infractl up --no-deps api          # api alone (its hooks still run)
+  infractl up --force-recreate       # recreate everything; hooks run again`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, services []string) error {
 			if err := checkFormat(out.format, "text", "json"); err != nil {
 				return err
 			}
+			if opts.WaitTimeout < 0 {
+				return fmt.Errorf("--wait-timeout %s: must not be negative%w", opts.WaitTimeout, usageSuffix)
+			}
+			opts.Services = services
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -108,6 +122,9 @@ running, prints the partial verdict and exits 130.`,
 	fl := c.Flags()
 	fl.IntVar(&o.Parallel, "parallel", 0, "run at most N init services at once (0: no limit)")
 	fl.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate every container even if its configuration did not change (as docker compose up --force-recreate); pre_start hooks run again")
+	fl.BoolVar(&opts.NoDeps, "no-deps", false, "with SERVICE arguments: run only those, not what they depend on (as docker compose up --no-deps)")
+	fl.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove the containers of services the compose file no longer defines (without it they get a warning)")
+	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 0, "give up the whole run after this long, as Ctrl-C would (0: no bound but --timeout per init)")
 	fl.BoolP("detach", "d", false, "accepted for docker compose's sake: infractl always returns once the init phase is done, leaving the services running")
 	fl.DurationVar(&o.InitTimeout, "timeout", 10*time.Minute, "fail an init that runs longer than this")
 	fl.DurationVar(&o.ReadyTimeout, "ready-timeout", 3*time.Minute, "fail a backend that is not ready (healthy) this long after it started")
@@ -128,6 +145,17 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	m, eng, err := f.LoadModelAndEngine(ctx)
 	if err != nil {
 		return err
+	}
+	if len(opts.Services) > 0 {
+		o.Known = append(m.Project.ServiceNames(), m.Project.DisabledServiceNames()...)
+		if m, err = m.Select(opts.Services, opts.NoDeps); err != nil {
+			return err
+		}
+	}
+	if opts.WaitTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.WaitTimeout)
+		defer cancel()
 	}
 	o.Progress = f.Streams.ErrOut
 	if f.Streams.ErrTTY {
@@ -153,6 +181,9 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	}
 	o.Warnings = f.Streams.ErrOut
 	v, err := up.Run(ctx, eng, m, *o)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("--wait-timeout %s passed before the init phase finished; the inits still running were stopped: %w", opts.WaitTimeout, ErrChecksFailed)
+	}
 	if err != nil && !errors.Is(err, context.Canceled) && len(v.Services) == 0 {
 		return err
 	}

@@ -416,3 +416,58 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// Select is the model of `docker compose up SERVICE...`: the services named
+// and, unless noDeps, every service they depend on, transitively (a service
+// disabled by its profile is enabled by being named, as in compose). Each
+// keeps its hooks, and the role and reason it has in the whole project. An
+// unknown name is an error that names it.
+func (m *Model) Select(names []string, noDeps bool) (*Model, error) {
+	p := m.Project
+	all := map[string]types.ServiceConfig{}
+	maps.Copy(all, p.DisabledServices)
+	maps.Copy(all, p.Services)
+	keep := map[string]bool{}
+	var visit func(n string)
+	visit = func(n string) {
+		if keep[n] {
+			return
+		}
+		keep[n] = true
+		if noDeps {
+			return
+		}
+		for _, t := range slices.Sorted(maps.Keys(all[n].DependsOn)) {
+			if _, ok := p.Services[t]; ok {
+				visit(t)
+			}
+		}
+	}
+	for _, n := range names {
+		if _, ok := all[n]; !ok {
+			return nil, fmt.Errorf("no such service: %q (the project has %s): %w", n, strings.Join(slices.Sorted(maps.Keys(p.Services)), ", "), ErrInvalidProject)
+		}
+		visit(n)
+	}
+	sub := *p
+	sub.Services = types.Services{}
+	sub.DisabledServices = types.Services{}
+	for n, sc := range all {
+		if keep[n] {
+			sub.Services[n] = sc
+		} else if _, on := p.Services[n]; !on {
+			sub.DisabledServices[n] = sc
+		}
+	}
+	sm, err := newModel(&sub, m.Files, m.EnvFiles)
+	if err != nil {
+		return nil, err
+	}
+	sm.Index = m.Index
+	for n, s := range sm.Services {
+		if full, ok := m.Services[n]; ok {
+			s.Role, s.Reason, s.Location = full.Role, full.Reason, full.Location
+		}
+	}
+	return sm, nil
+}

@@ -7,6 +7,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
 )
 
@@ -23,7 +24,12 @@ func (e *Engine) Down(ctx context.Context, project string, opts engine.DownOptio
 		return rep, err
 	}
 	for _, c := range cs {
-		if opts.Services != nil && !known[c.Service] && !opts.RemoveOrphans {
+		svc := c.Service
+		if s, _, ok := compose.ParseHookName(svc); ok {
+			svc = s // a hook's runner goes with its service
+		}
+		orphan := opts.Services != nil && !known[svc] && !c.OneOff
+		if opts.OnlyOrphans && !orphan || opts.Services != nil && !known[svc] && !opts.RemoveOrphans && !opts.OnlyOrphans {
 			rep.Kept = append(rep.Kept, c.Name)
 			continue
 		}
@@ -36,7 +42,7 @@ func (e *Engine) Down(ctx context.Context, project string, opts engine.DownOptio
 		}
 		rep.Containers = append(rep.Containers, c.Name)
 	}
-	if len(rep.Kept) > 0 {
+	if len(rep.Kept) > 0 || opts.OnlyOrphans {
 		// Their networks stay in use.
 		sortReport(&rep)
 		return rep, nil

@@ -244,6 +244,9 @@ type DownOptions struct {
 	// RemoveOrphans removes containers of services the project no longer
 	// defines.
 	RemoveOrphans bool
+	// OnlyOrphans removes only those (up --remove-orphans): the services'
+	// containers, networks and volumes stay.
+	OnlyOrphans bool
 }
 
 // DownReport says what Down removed, sorted.

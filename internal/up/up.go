@@ -32,6 +32,13 @@ type Options struct {
 	// ForceRecreate recreates every service's container, changed or not
 	// (docker compose up --force-recreate); their hooks run again.
 	ForceRecreate bool
+	// RemoveOrphans removes the containers of services the project no
+	// longer defines; without it they get a warning, as in compose.
+	RemoveOrphans bool
+	// Known are every service the project defines (enabled or not), for
+	// telling orphans; nil: the model's. `up SERVICE...` runs a narrowed
+	// model, so the command passes the whole project's.
+	Known         []string
 	InitTimeout   time.Duration
 	ReadyTimeout  time.Duration
 	ProbeInterval time.Duration
@@ -83,6 +90,9 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 			fresh[n] = true
 		}
 	}
+	if err := orphans(ctx, eng, m, opts); err != nil {
+		return v, Classify(err)
+	}
 	pr, err := eng.Project(ctx, m.Project, fresh)
 	if err != nil {
 		return v, Classify(err)
@@ -118,7 +128,8 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	if progress.live != nil {
 		progress.live.Close()
 	}
-	v.Interrupted = errors.Is(runErr, context.Canceled)
+	// Ctrl-C, or the whole run's deadline (--wait-timeout).
+	v.Interrupted = errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded)
 
 	logsDir := opts.LogsDir
 	if logsDir == "" {
@@ -175,6 +186,57 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		return v, Classify(runErr)
 	}
 	return v, runErr
+}
+
+// orphans warns about (or, with RemoveOrphans, removes) the project's
+// containers whose service the project no longer defines, as compose up
+// does. One-off containers (docker compose run, verify) are not orphans.
+func orphans(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options) error {
+	known := map[string]bool{}
+	for _, n := range opts.Known {
+		known[n] = true
+	}
+	if opts.Known == nil {
+		for _, n := range append(m.Project.ServiceNames(), m.Project.DisabledServiceNames()...) {
+			known[n] = true
+		}
+	}
+	cs, err := eng.Observe(m.Project.Name).Containers(ctx)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, c := range cs {
+		svc := c.Service
+		if s, _, ok := compose.ParseHookName(svc); ok {
+			svc = s
+		}
+		if c.OneOff || known[svc] {
+			continue
+		}
+		names = append(names, c.Name)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if !opts.RemoveOrphans {
+		if opts.Warnings != nil {
+			fmt.Fprintf(opts.Warnings, "WARN: found orphan containers (%s) for this project; if you removed or renamed their service in the compose file, run with --remove-orphans to remove them\n", strings.Join(names, ", "))
+		}
+		return nil
+	}
+	list := make([]string, 0, len(known))
+	for n := range known {
+		list = append(list, n)
+	}
+	rep, err := eng.Down(ctx, m.Project.Name, engine.DownOptions{Services: list, OnlyOrphans: true})
+	if err != nil {
+		return fmt.Errorf("--remove-orphans: %w", err)
+	}
+	if opts.Progress != nil && len(rep.Containers) > 0 {
+		fmt.Fprintf(opts.Progress, "removed orphan containers: %s\n", strings.Join(rep.Containers, ", "))
+	}
+	return nil
 }
 
 // Classify gives an error from the engine its exit-code category: a

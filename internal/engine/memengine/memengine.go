@@ -326,7 +326,12 @@ func (e *Engine) Down(_ context.Context, project string, opts engine.DownOptions
 		if !engine.Owned(c.Labels, project) {
 			continue
 		}
-		if opts.Services != nil && !slices.Contains(opts.Services, c.Service) && !opts.RemoveOrphans {
+		svc := c.Service
+		if s, _, ok := compose.ParseHookName(svc); ok {
+			svc = s
+		}
+		orphan := opts.Services != nil && !slices.Contains(opts.Services, svc) && !c.OneOff
+		if opts.OnlyOrphans && !orphan || opts.Services != nil && !slices.Contains(opts.Services, svc) && !opts.RemoveOrphans && !opts.OnlyOrphans {
 			rep.Kept = append(rep.Kept, c.Name)
 			continue
 		}
@@ -334,7 +339,7 @@ func (e *Engine) Down(_ context.Context, project string, opts engine.DownOptions
 		delete(e.byName, c.Name)
 		rep.Containers = append(rep.Containers, c.Name)
 	}
-	if len(rep.Kept) == 0 {
+	if len(rep.Kept) == 0 && !opts.OnlyOrphans {
 		for n, l := range e.networks {
 			if engine.Owned(l, project) {
 				delete(e.networks, n)
