@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -261,5 +263,32 @@ func TestE2EVerifyReadsHookResults(t *testing.T) {
 	}
 	if res := checkResult(t, c, "app"); res.Status != "fail" || res.Message != "created, never started" {
 		t.Errorf("app: %s %q", res.Status, res.Message)
+	}
+}
+
+// TestE2EHooksWithReplicas: deploy.replicas: 2 (here --scale app=2) runs
+// the hook once and starts two replicas, through docker compose v5.6.0 and
+// infractl alike.
+func TestE2EHooksWithReplicas(t *testing.T) {
+	got := map[string]string{}
+	for i, tool := range hookTools {
+		p := hooksProject(t, i)
+		code, out := tool.up(t, p, nil, "--scale", "app=2")
+		h := observeHooks(t, p, code, out)
+		cs, err := projectContainers(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var apps []string
+		for _, c := range cs {
+			if c.Labels["com.docker.compose.service"] == "app" && c.Labels["com.docker.compose.hook"] == "" {
+				apps = append(apps, strings.TrimPrefix(c.Names[0], "/"+p+"-")+"="+string(c.State))
+			}
+		}
+		sort.Strings(apps)
+		got[tool.name] = fmt.Sprintf("exit %d, %s, hook 0 ran %d times", code, strings.Join(apps, " "), h.runs)
+		if want := "exit 0, app-1=running app-2=running, hook 0 ran 1 times"; got[tool.name] != want {
+			t.Errorf("%s: %s; want %s", tool.name, got[tool.name], want)
+		}
 	}
 }

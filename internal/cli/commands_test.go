@@ -86,16 +86,18 @@ func TestUpTakesComposeUpFlags(t *testing.T) {
 		return nil, nil
 	}}
 	c := newUpCommand(f, func(_ context.Context, o *UpOptions) error { got = o; return nil })
-	c.SetArgs([]string{"api", "worker", "--no-deps", "--force-recreate", "--remove-orphans", "-d", "--wait-timeout", "2m"})
+	c.SetArgs([]string{"api", "worker", "--no-deps", "--force-recreate", "--remove-orphans", "-d", "--wait-timeout", "2m", "--scale", "api=3", "--scale", "worker=0"})
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(got.Services, ",") != "api,worker" || !got.NoDeps || !got.Up.ForceRecreate || !got.Up.RemoveOrphans || got.WaitTimeout != 2*time.Minute {
+	if strings.Join(got.Services, ",") != "api,worker" || strings.Join(got.Scale, ",") != "api=3,worker=0" || !got.NoDeps || !got.Up.ForceRecreate || !got.Up.RemoveOrphans || got.WaitTimeout != 2*time.Minute {
 		t.Errorf("options %+v (up %+v)", got, got.Up)
 	}
-	c = newUpCommand(f, func(_ context.Context, o *UpOptions) error { t.Error("ran with a negative --wait-timeout"); return nil })
-	c.SetArgs([]string{"--wait-timeout", "-1s"})
-	if err := c.Execute(); !errors.Is(err, ErrUsage) {
-		t.Errorf("--wait-timeout -1s: %v, want a usage error", err)
+	for _, bad := range [][]string{{"--wait-timeout", "-1s"}, {"--scale", "api"}, {"--scale", "api=-1"}, {"--scale", "=2"}, {"--scale", "api=two"}} {
+		c = newUpCommand(f, func(_ context.Context, o *UpOptions) error { t.Errorf("ran with %v", bad); return nil })
+		c.SetArgs(bad)
+		if err := c.Execute(); !errors.Is(err, ErrUsage) {
+			t.Errorf("%v: %v, want a usage error", bad, err)
+		}
 	}
 }

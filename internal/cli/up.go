@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -64,6 +66,8 @@ type UpOptions struct {
 	// (not with NoDeps).
 	Services []string
 	NoDeps   bool
+	// Scale are the --scale SERVICE=N values, in order.
+	Scale []string
 	// WaitTimeout bounds the whole run (docker compose's --wait-timeout);
 	// 0: no bound but the per-init --timeout.
 	WaitTimeout time.Duration
@@ -113,6 +117,12 @@ running, prints the partial verdict and exits 130.`,
 				return fmt.Errorf("--wait-timeout %s: must not be negative%w", opts.WaitTimeout, usageSuffix)
 			}
 			opts.Services = services
+			for _, s := range opts.Scale {
+				name, num, ok := strings.Cut(s, "=")
+				if n, err := strconv.Atoi(num); !ok || name == "" || err != nil || n < 0 {
+					return fmt.Errorf("--scale %q: want SERVICE=N with N a number of containers (0 or more)%w", s, usageSuffix)
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -122,6 +132,7 @@ running, prints the partial verdict and exits 130.`,
 	fl := c.Flags()
 	fl.IntVar(&o.Parallel, "parallel", 0, "run at most N init services at once (0: no limit)")
 	fl.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate every container even if its configuration did not change (as docker compose up --force-recreate); pre_start hooks run again")
+	fl.StringArrayVar(&opts.Scale, "scale", nil, "run N containers of SERVICE, as SERVICE=N (repeatable; overrides scale and deploy.replicas; pre_start hooks still run once)")
 	fl.BoolVar(&opts.NoDeps, "no-deps", false, "with SERVICE arguments: run only those, not what they depend on (as docker compose up --no-deps)")
 	fl.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove the containers of services the compose file no longer defines (without it they get a warning)")
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 0, "give up the whole run after this long, as Ctrl-C would (0: no bound but --timeout per init)")
@@ -151,6 +162,16 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 		if m, err = m.Select(opts.Services, opts.NoDeps); err != nil {
 			return err
 		}
+	}
+	for _, s := range opts.Scale {
+		name, num, _ := strings.Cut(s, "=")
+		n, _ := strconv.Atoi(num)
+		if err := m.SetScale(name, n); err != nil {
+			return err
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return err
 	}
 	if opts.WaitTimeout > 0 {
 		var cancel context.CancelFunc

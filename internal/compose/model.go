@@ -337,6 +337,12 @@ func (m *Model) Validate() error {
 			problems = append(problems, fmt.Sprintf("%s: service %q: label %s=%q is not one of init, backend, app", m.Index.Key(n, "labels", RoleLabel), n, RoleLabel, r))
 		}
 	}
+	for _, n := range m.Names {
+		if s := m.Services[n]; s.Hook == nil && s.Config.ContainerName != "" && s.Config.GetScale() > 1 {
+			problems = append(problems, fmt.Sprintf("%s: service %q has container_name %q and %d replicas; a container name is unique, so remove container_name or run one replica (compose refuses it too)",
+				m.Index.Key(n, "container_name"), n, s.Config.ContainerName, s.Config.GetScale()))
+		}
+	}
 	// Two enabled services with one container_name: compose refuses them
 	// too (a container name is unique on an engine).
 	byName := map[string][]string{}
@@ -470,4 +476,21 @@ func (m *Model) Select(names []string, noDeps bool) (*Model, error) {
 		}
 	}
 	return sm, nil
+}
+
+// SetScale sets a service's number of containers (docker compose up
+// --scale SERVICE=N), overriding scale and deploy.replicas.
+func (m *Model) SetScale(service string, n int) error {
+	s, ok := m.Services[service]
+	if !ok || s.Hook != nil {
+		return fmt.Errorf("--scale %s=%d: no such service: %q: %w", service, n, service, ErrInvalidProject)
+	}
+	if n < 0 {
+		return fmt.Errorf("--scale %s=%d: the number of containers cannot be negative: %w", service, n, ErrInvalidProject)
+	}
+	sc := m.Project.Services[service]
+	sc.SetScale(n)
+	m.Project.Services[service] = sc
+	s.Config = sc
+	return nil
 }

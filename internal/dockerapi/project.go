@@ -92,7 +92,10 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 	// is created (Prepare checks again, for a race).
 	taken := map[string]string{}
 	for _, n := range names {
-		taken[ContainerName(p.Name, p.Services[n])] = n
+		sc := p.Services[n]
+		for k := 1; k <= max(1, sc.GetScale()); k++ {
+			taken[engine.ReplicaContainerName(p.Name, p.Services[n], k)] = n
+		}
 		for i := range p.Services[n].PreStart {
 			taken[engine.HookContainerName(p.Name, n, i)] = n
 		}
@@ -123,6 +126,10 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 			return nil, fmt.Errorf("%w: %w", err, engine.ErrUnsupported)
 		}
 		pr.specs[n] = spec
+		sc := p.Services[n]
+		for k := 2; k <= sc.GetScale(); k++ {
+			pr.specs[engine.ReplicaName(n, k)] = spec.replica(p.Name, p.Services[n], k)
+		}
 		for i := range p.Services[n].PreStart {
 			spec, err := buildHookSpec(p, p.Services[n], i, version)
 			if err != nil {

@@ -100,6 +100,7 @@ func buildHookSpec(p *types.Project, sc types.ServiceConfig, i int, apiVersion s
 		return nil, err
 	}
 	spec.name = engine.HookContainerName(p.Name, sc.Name, i)
+	spec.opts.Name = spec.name
 	spec.hook = &hookRef{service: sc.Name, index: i}
 	spec.health, spec.healthTest = false, nil
 	cfg := *spec.opts.Config
@@ -111,6 +112,19 @@ func buildHookSpec(p *types.Project, sc types.ServiceConfig, i int, apiVersion s
 	cfg.Labels[LabelHookIndex] = strconv.Itoa(i)
 	spec.opts.Config = &cfg
 	return spec, nil
+}
+
+// replica is the spec of the service's k-th container: named and numbered
+// as compose does, otherwise the same.
+func (s *createSpec) replica(project string, sc types.ServiceConfig, k int) *createSpec {
+	r := *s
+	r.name = engine.ReplicaContainerName(project, sc, k)
+	r.opts.Name = r.name
+	cfg := *s.opts.Config
+	cfg.Labels = maps.Clone(cfg.Labels)
+	cfg.Labels[LabelNumber] = strconv.Itoa(k)
+	r.opts.Config = &cfg
+	return &r
 }
 
 // hookRef names the service and position of a pre_start hook.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +101,66 @@ secrets:
 	}
 	if init.opts.Config.Labels[engine.LabelDependsOn] != "db:service_healthy:false" { // name:condition:restart, as compose writes it
 		t.Errorf("depends_on label %q", init.opts.Config.Labels[engine.LabelDependsOn])
+	}
+}
+
+// A hook's runner and a replica are created as compose v5.6.0 creates them.
+func TestHookAndReplicaSpecs(t *testing.T) {
+	dir := t.TempDir()
+	yaml := `
+services:
+  api:
+    image: app
+    environment: {A: "1"}
+    labels: {team: core}
+    deploy: {replicas: 2}
+    pre_start:
+      - command: ["migrate"]
+        environment: {B: "2"}
+      - image: tool
+        command: ["seed"]
+`
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := compose.Load(t.Context(), compose.Options{Files: []string{file}, ProjectName: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := m.Project.Services["api"]
+	h0, err := buildHookSpec(m.Project, sc, 0, "1.41")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := h0.opts.Config.Labels
+	if h0.name != "p-api-pre_start-0" || h0.opts.Name != h0.name || l[LabelHook] != "pre_start" || l[LabelHookIndex] != "0" || l[LabelProject] != "p" || l[LabelService] != "api" || l["team"] != "core" {
+		t.Errorf("hook 0: name %q, labels %v", h0.name, l)
+	}
+	for _, k := range []string{LabelConfigHash, LabelNumber, LabelOneoff} {
+		if _, ok := l[k]; ok {
+			t.Errorf("hook 0 has %s: compose's ps and reconciliation would take it for the service's container", k)
+		}
+	}
+	if got := strings.Join(h0.opts.Config.Env, " "); got != "A=1 B=2" {
+		t.Errorf("hook 0 env %q, want the service's and its own", got)
+	}
+	if h0.opts.Config.Image != "app" || strings.Join(h0.opts.Config.Cmd, " ") != "migrate" {
+		t.Errorf("hook 0: image %q cmd %v", h0.opts.Config.Image, h0.opts.Config.Cmd)
+	}
+	h1, err := buildHookSpec(m.Project, sc, 1, "1.41")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h1.opts.Config.Image != "tool" || h1.opts.Config.Labels[LabelHookIndex] != "1" {
+		t.Errorf("hook 1: image %q labels %v", h1.opts.Config.Image, h1.opts.Config.Labels)
+	}
+	spec, err := buildSpec(m.Project, sc, "1.41")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := spec.replica("p", sc, 2)
+	if r.name != "p-api-2" || r.opts.Name != "p-api-2" || r.opts.Config.Labels[LabelNumber] != "2" || spec.opts.Config.Labels[LabelNumber] != "1" {
+		t.Errorf("replica 2: %q %q labels %v (replica 1's %v)", r.name, r.opts.Name, r.opts.Config.Labels, spec.opts.Config.Labels)
 	}
 }

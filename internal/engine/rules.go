@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 )
@@ -13,6 +15,31 @@ func ContainerName(project string, sc types.ServiceConfig) string {
 		return sc.ContainerName
 	}
 	return project + "-" + sc.Name + "-1"
+}
+
+// ReplicaName is the node name of a service's k-th container (k >= 2;
+// the first is the service's own name): "web#2".
+func ReplicaName(service string, k int) string {
+	return fmt.Sprintf("%s#%d", service, k)
+}
+
+// ParseReplicaName splits a replica's node name into its service and
+// number; a plain service name is replica 1.
+func ParseReplicaName(name string) (service string, k int) {
+	if svc, num, ok := strings.Cut(name, "#"); ok {
+		if k, err := strconv.Atoi(num); err == nil && k > 1 {
+			return svc, k
+		}
+	}
+	return name, 1
+}
+
+// ReplicaContainerName is compose's name for a service's k-th container.
+func ReplicaContainerName(project string, sc types.ServiceConfig, k int) string {
+	if k <= 1 {
+		return ContainerName(project, sc)
+	}
+	return fmt.Sprintf("%s-%s-%d", project, sc.Name, k)
 }
 
 // HookContainerName is compose's name for the runner container of a

@@ -133,3 +133,42 @@ func TestUpDoesNotRerunHooksOfAKeptService(t *testing.T) {
 		t.Errorf("app/pre_start[0] on the second up: %+v", s)
 	}
 }
+
+const replicated = `
+services:
+  api:
+    image: app
+    deploy: {replicas: 2}
+    pre_start:
+      - command: ["migrate"]
+  edge:
+    image: web
+    depends_on: {api: {condition: service_started}}
+`
+
+// deploy.replicas: 2 runs the hook once, then starts two containers named
+// as compose names them; what depends on the service waits for both.
+func TestUpReplicasRunTheHookOnce(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", replicated)
+	e := memengine.New(t0, map[string]memengine.Behavior{
+		"api/pre_start[0]": {ExitAfter: time.Second},
+		"api":              {},
+		"edge":             {},
+	})
+	v, err := runUp(t, e, m)
+	if err != nil || !v.OK {
+		t.Fatalf("up: %v %+v", err, v.Services)
+	}
+	if got, want := strings.Join(e.Order(), " "), "api/pre_start[0] api api edge"; got != want {
+		t.Errorf("start order %q, want %q", got, want)
+	}
+	for _, n := range []string{"p-api-1", "p-api-2"} {
+		if c, ok := e.Lookup(n); !ok || !c.State.Running || c.Labels["com.docker.compose.container-number"] != n[len(n)-1:] {
+			t.Errorf("%s: %+v", n, c)
+		}
+	}
+	got := verdictOf(v)
+	if s := got["api#2"]; s.Outcome != "ok" || s.Container != "p-api-2" {
+		t.Errorf("api#2: %+v", s)
+	}
+}

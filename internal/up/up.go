@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,14 +82,10 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	}
 	start := clock.Now()
 	v := report.Verdict{Command: "up", Project: m.Project.Name}
+	nodes := Nodes(m)
 	fresh := map[string]bool{}
-	for _, s := range m.Inits() {
-		fresh[s.Name] = true
-	}
-	if opts.ForceRecreate {
-		for _, n := range m.Names {
-			fresh[n] = true
-		}
+	for _, n := range nodes {
+		fresh[n.Name] = n.Init || opts.ForceRecreate
 	}
 	if err := orphans(ctx, eng, m, opts); err != nil {
 		return v, Classify(err)
@@ -124,7 +121,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		Trace:         traceTo(opts.Trace),
 		Idle:          opts.Idle,
 	})
-	results, runErr := sched.Run(ctx, Nodes(m))
+	results, runErr := sched.Run(ctx, nodes)
 	if progress.live != nil {
 		progress.live.Close()
 	}
@@ -167,7 +164,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		if sv.Outcome == "ok" {
 			sv.LogTail = nil
 		}
-		if m.Services[r.Name].Hook != nil && r.Outcome == scheduler.OK && r.ContainerID != "" {
+		if replicaOf(m, r.Name).Hook != nil && r.Outcome == scheduler.OK && r.ContainerID != "" {
 			// As compose does: a hook that succeeded leaves no container
 			// (its log is in the log file); a failed one is kept for
 			// inspection until the next run or down.
@@ -269,28 +266,63 @@ func traceTo(w io.Writer) func(scheduler.Dispatch) {
 	}
 }
 
-// Nodes turns the model into scheduler nodes.
+// Nodes turns the model into scheduler nodes: one per container. A
+// service with N replicas (deploy.replicas, scale, --scale) is N nodes,
+// "web", "web#2", ... (containers web-1, web-2, ...), each with the
+// service's dependencies and hooks, and whatever depends on the service
+// waits for every replica, as in compose; with 0 it has none, and the
+// dependencies on it are dropped.
 func Nodes(m *compose.Model) []scheduler.Node {
+	replicas := func(name string) []string {
+		s := m.Services[name]
+		if s.Hook != nil {
+			if m.Services[s.Hook.Service].Config.GetScale() == 0 {
+				return nil // no container to run before
+			}
+			return []string{name}
+		}
+		n := s.Config.GetScale()
+		out := make([]string, 0, n)
+		for k := 1; k <= n; k++ {
+			if k == 1 {
+				out = append(out, name)
+			} else {
+				out = append(out, engine.ReplicaName(name, k))
+			}
+		}
+		return out
+	}
 	nodes := make([]scheduler.Node, 0, len(m.Names))
 	for _, n := range m.Names {
 		s := m.Services[n]
 		rp := compose.Restart(s.Config)
-		node := scheduler.Node{Name: n, Init: s.Role == compose.RoleInit, Restart: rp.Mode, MaxRetries: rp.MaxRetries}
-		if s.Hook != nil {
-			// A hook's runner: created once its service's container
-			// exists (it mounts its volumes), run once, never restarted.
-			node.Init, node.Restart, node.MaxRetries, node.CreateAfter = true, compose.RestartNo, 0, s.Hook.Service
-		}
+		var deps []scheduler.Dep
 		for _, e := range s.Deps {
-			node.Deps = append(node.Deps, scheduler.Dep{Target: e.To, Condition: scheduler.Condition(e.Condition), Required: e.Required})
+			for _, r := range replicas(e.To) {
+				deps = append(deps, scheduler.Dep{Target: r, Condition: scheduler.Condition(e.Condition), Required: e.Required})
+			}
 		}
-		nodes = append(nodes, node)
+		for _, name := range replicas(n) {
+			node := scheduler.Node{Name: name, Init: s.Role == compose.RoleInit, Restart: rp.Mode, MaxRetries: rp.MaxRetries, Deps: slices.Clone(deps)}
+			if s.Hook != nil {
+				// A hook's runner: created once its service's (first)
+				// container exists (it mounts its volumes), run once
+				// whatever the number of replicas, never restarted.
+				node.Init, node.Restart, node.MaxRetries, node.CreateAfter = true, compose.RestartNo, 0, s.Hook.Service
+			}
+			nodes = append(nodes, node)
+		}
 	}
 	return nodes
 }
 
+func replicaOf(m *compose.Model, name string) *compose.Service {
+	svc, _ := engine.ParseReplicaName(name)
+	return m.Services[svc]
+}
+
 func serviceVerdict(m *compose.Model, r scheduler.Result, start time.Time, maxInit float64) report.ServiceVerdict {
-	s := m.Services[r.Name]
+	s := replicaOf(m, r.Name)
 	sv := report.ServiceVerdict{Name: r.Name, Role: string(s.Role), Detail: r.Detail, Reused: r.Reused, ReadyBy: r.ReadyBy, Retries: r.Retries}
 	oneShot := r.Init || r.Observed
 	if r.Observed {
@@ -397,7 +429,7 @@ func nfrCheck(m *compose.Model, services []report.ServiceVerdict, maxInit float6
 
 // sortServices orders the verdict by stage, then name: the order things ran.
 func sortServices(m *compose.Model, s []report.ServiceVerdict) {
-	stage := func(n string) int { return m.Services[n].Stage }
+	stage := func(n string) int { return replicaOf(m, n).Stage }
 	for i := 1; i < len(s); i++ {
 		for j := i; j > 0; j-- {
 			a, b := s[j-1], s[j]

@@ -382,12 +382,13 @@ func (pr *Project) ContainerName(service string) string {
 	if svc, i, ok := compose.ParseHookName(service); ok {
 		return engine.HookContainerName(pr.name, svc, i)
 	}
+	svc, k := engine.ParseReplicaName(service)
 	if pr.p != nil {
-		if sc, ok := pr.p.Services[service]; ok {
-			return engine.ContainerName(pr.name, sc)
+		if sc, ok := pr.p.Services[svc]; ok {
+			return engine.ReplicaContainerName(pr.name, sc, k)
 		}
 	}
-	return pr.name + "-" + service + "-1"
+	return fmt.Sprintf("%s-%s-%d", pr.name, svc, k)
 }
 
 // EnsureResources creates the project's default network, refusing one of
@@ -468,6 +469,8 @@ func (pr *Project) Prepare(_ context.Context, service string) (engine.Prepared, 
 		l := map[string]string{engine.LabelProject: pr.name, engine.LabelService: svc, engine.LabelHook: "pre_start", engine.LabelHookIndex: strconv.Itoa(i), engine.LabelManagedBy: "infractl"}
 		return engine.Prepared{ID: e.create(name, service, l)}, nil
 	}
+	node := service
+	service, number := engine.ParseReplicaName(node)
 	var ex *engine.Existing
 	id, exists := e.byName[name]
 	if exists {
@@ -478,7 +481,7 @@ func (pr *Project) Prepare(_ context.Context, service string) (engine.Prepared, 
 	if hashes == nil {
 		hashes = []string{""} // no project model: never unchanged
 	}
-	switch engine.Decide(ex, pr.name, hashes, pr.fresh[service]) {
+	switch engine.Decide(ex, pr.name, hashes, pr.fresh[node]) {
 	case engine.Conflict:
 		return engine.Prepared{}, engine.ConflictError("container", name, service, ex.Labels)
 	case engine.Keep:
@@ -486,13 +489,17 @@ func (pr *Project) Prepare(_ context.Context, service string) (engine.Prepared, 
 		if pr.kept == nil {
 			pr.kept = map[string]bool{}
 		}
-		pr.kept[service] = true
+		if number == 1 {
+			pr.kept[service] = true
+		}
 		return engine.Prepared{ID: id, Reused: true, Healthcheck: len(c.HealthTest) > 0, State: c.State}, nil
 	case engine.Recreate:
 		delete(e.byID, id)
 		delete(e.byName, name)
 	}
-	id = e.create(name, service, pr.labels(service, false))
+	labels := pr.labels(service, false)
+	labels[engine.LabelNumber] = strconv.Itoa(number)
+	id = e.create(name, service, labels)
 	if pr.p != nil {
 		if sc, ok := pr.p.Services[service]; ok {
 			e.byID[id].restart = compose.Restart(sc)
