@@ -133,6 +133,7 @@ running, prints the partial verdict and exits 130.`,
 	fl.IntVar(&o.Parallel, "parallel", 0, "run at most N init services at once (0: no limit)")
 	fl.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate every container even if its configuration did not change (as docker compose up --force-recreate); pre_start hooks run again")
 	fl.StringArrayVar(&opts.Scale, "scale", nil, "run N containers of SERVICE, as SERVICE=N (repeatable; overrides scale and deploy.replicas; pre_start hooks still run once)")
+	fl.BoolVar(&o.Build, "build", false, "build the images of services with build: even when they exist (without it: only missing ones), through the Engine API's classic builder")
 	fl.BoolVar(&opts.NoDeps, "no-deps", false, "with SERVICE arguments: run only those, not what they depend on (as docker compose up --no-deps)")
 	fl.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove the containers of services the compose file no longer defines (without it they get a warning)")
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 0, "give up the whole run after this long, as Ctrl-C would (0: no bound but --timeout per init)")

@@ -228,6 +228,10 @@ type Engine interface {
 	Observe(project string) Observer
 	// Down removes a project's containers and networks (and volumes).
 	Down(ctx context.Context, project string, opts DownOptions) (DownReport, error)
+	// Build builds the image of a service that has build: when it is
+	// missing, or always with force, and reports whether it built; out
+	// receives the build's output lines.
+	Build(ctx context.Context, p *types.Project, service string, force bool, out func(string)) (bool, error)
 	// Endpoint names the engine (its host), for messages.
 	Endpoint() string
 	io.Closer

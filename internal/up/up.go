@@ -33,6 +33,9 @@ type Options struct {
 	// ForceRecreate recreates every service's container, changed or not
 	// (docker compose up --force-recreate); their hooks run again.
 	ForceRecreate bool
+	// Build builds every service that has build: (as --build); without it
+	// only those whose image is missing are built.
+	Build bool
 	// RemoveOrphans removes the containers of services the project no
 	// longer defines; without it they get a warning, as in compose.
 	RemoveOrphans bool
@@ -86,6 +89,19 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	fresh := map[string]bool{}
 	for _, n := range nodes {
 		fresh[n.Name] = n.Init || opts.ForceRecreate
+	}
+	for _, n := range m.Project.ServiceNames() {
+		if m.Project.Services[n].Build == nil {
+			continue
+		}
+		say := func(line string) {
+			if opts.Progress != nil {
+				fmt.Fprintf(opts.Progress, "build %s: %s\n", n, line)
+			}
+		}
+		if _, err := eng.Build(ctx, m.Project, n, opts.Build, say); err != nil {
+			return v, Classify(err)
+		}
 	}
 	if err := orphans(ctx, eng, m, opts); err != nil {
 		return v, Classify(err)

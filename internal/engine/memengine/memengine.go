@@ -94,6 +94,8 @@ type Engine struct {
 	delivered int
 	// DropEvents loses every event (the safety-net test).
 	DropEvents bool
+	// Built records the services Build built.
+	Built map[string]bool
 	// Down makes every call fail as an unreachable engine would.
 	down bool
 
@@ -232,6 +234,24 @@ func (e *Engine) emit(ev engine.Event) {
 
 // Endpoint names the engine.
 func (e *Engine) Endpoint() string { return "memory://" }
+
+// Build records that a service with build: was built (there are no images
+// in memory: it builds when forced or the first time).
+func (e *Engine) Build(_ context.Context, p *types.Project, service string, force bool, out func(string)) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p.Services[service].Build == nil || e.Built[service] && !force {
+		return false, nil
+	}
+	if e.Built == nil {
+		e.Built = map[string]bool{}
+	}
+	e.Built[service] = true
+	if out != nil {
+		out("Successfully built " + service)
+	}
+	return true, nil
+}
 
 // Close does nothing.
 func (e *Engine) Close() error { return nil }
