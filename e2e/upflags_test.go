@@ -52,6 +52,20 @@ func TestE2EUpFlagsAsCompose(t *testing.T) {
 		{"orphans get a warning and stay", [][]string{{"compose.yaml"}, {"orphans.yaml"}}, "app=running db=running web=running", "orphan"},
 		{"--remove-orphans removes them", [][]string{{"compose.yaml"}, {"orphans.yaml", "--remove-orphans"}}, "db=running", ""},
 	}
+	// --no-recreate: a changed definition keeps the container.
+	t.Run("--no-recreate keeps a changed service's container", func(t *testing.T) {
+		for tool := range hookTools {
+			p := hooksProject(t, tool)
+			code, out := hookTools[tool].up(t, p, nil)
+			first := observeHooks(t, p, code, out)
+			code, out = hookTools[tool].up(t, p, []string{"GREETING=changed"}, "--no-recreate")
+			h := observeHooks(t, p, code, out)
+			if code != 0 || h.ids["app"] != first.ids["app"] || h.state["app"] != "running" || h.runs != 1 {
+				t.Errorf("%s: exit %d, app %.12s -> %.12s (%s), hook 0 ran %d times; want 0, kept running, once",
+					hookTools[tool].name, code, first.ids["app"], h.ids["app"], h.state["app"], h.runs)
+			}
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := map[string]string{}

@@ -60,8 +60,8 @@ func (e *Engine) ServerVersion(ctx context.Context) (version, api string, err er
 }
 
 // Project checks the project and returns its port (see NewProject).
-func (e *Engine) Project(ctx context.Context, p *types.Project, fresh map[string]bool) (engine.Project, error) {
-	return NewProject(ctx, e.cli, p, fresh)
+func (e *Engine) Project(ctx context.Context, p *types.Project, policy map[string]engine.Policy) (engine.Project, error) {
+	return NewProject(ctx, e.cli, p, policy)
 }
 
 // engineErr wraps an API error as an engine failure, naming what failed.

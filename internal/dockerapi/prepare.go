@@ -40,13 +40,15 @@ func (pr *Project) Prepare(ctx context.Context, service string) (engine.Prepared
 	case !cerrdefs.IsNotFound(err):
 		return engine.Prepared{}, engineErr("inspect "+spec.name, err)
 	}
-	switch engine.Decide(ex, pr.project.Name, spec.hashes, pr.fresh[service]) {
+	switch engine.Decide(ex, pr.project.Name, spec.hashes, pr.policy[service]) {
 	case engine.Conflict:
 		return engine.Prepared{}, engine.ConflictError("container", spec.name, service, ex.Labels)
 	case engine.Keep:
 		c := existing.Container
 		pr.mu.Lock()
-		pr.created[service], pr.kept[service] = c.ID, true
+		// Its hooks do not run when it is kept running (compose runs them
+		// only before a start).
+		pr.created[service], pr.kept[service] = c.ID, c.State != nil && c.State.Running
 		pr.mu.Unlock()
 		test, _ := execTest(c.Config.Healthcheck)
 		return engine.Prepared{ID: c.ID, Reused: true, Healthcheck: len(test) > 0, State: convertState(c.State)}, nil

@@ -23,8 +23,8 @@ type Project struct {
 	observer
 	project *types.Project
 	specs   map[string]*createSpec
-	// fresh lists services always run in a new container (the inits).
-	fresh map[string]bool
+	// policy says what Prepare does with existing containers.
+	policy map[string]engine.Policy
 
 	mu sync.Mutex
 	// created is each service's container as Prepare left it; kept lists
@@ -40,7 +40,7 @@ var _ engine.Project = (*Project)(nil)
 // images present locally, external networks present) and prepares the
 // container specs; nothing is created yet. fresh names the services that
 // get a new container on every run (inits).
-func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh map[string]bool) (*Project, error) {
+func NewProject(ctx context.Context, cli *client.Client, p *types.Project, policy map[string]engine.Policy) (*Project, error) {
 	names := p.ServiceNames()
 	var problems []string
 	for _, n := range names {
@@ -118,7 +118,7 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, fresh
 		}
 	}
 	version := cli.ClientVersion()
-	pr := &Project{observer: observer{cli: cli, project: p.Name}, project: p, specs: map[string]*createSpec{}, fresh: fresh,
+	pr := &Project{observer: observer{cli: cli, project: p.Name}, project: p, specs: map[string]*createSpec{}, policy: policy,
 		created: map[string]string{}, kept: map[string]bool{}}
 	for _, n := range names {
 		spec, err := buildSpec(p, p.Services[n], version)

@@ -221,8 +221,9 @@ type Project interface {
 type Engine interface {
 	// Project checks that every enabled service of p can run (supported
 	// keys, images present) and returns its port; nothing is created.
-	// fresh names the services that always get a new container (inits).
-	Project(ctx context.Context, p *types.Project, fresh map[string]bool) (Project, error)
+	// policy says, per node (service, replica or hook), what Prepare does
+	// with an existing container (absent: KeepUnchanged).
+	Project(ctx context.Context, p *types.Project, policy map[string]Policy) (Project, error)
 	// Observe returns the read-only view of a project; nothing is checked
 	// or created.
 	Observe(project string) Observer

@@ -171,21 +171,37 @@ type Existing struct {
 	Running bool
 }
 
-// Decide is the keep-or-recreate policy: a container that is not the
+// Decide is the keep-or-recreate rule: a container that is not the
 // project's is a conflict (never removed); the project's container is kept
-// when it runs, is unchanged and the service is not run fresh, and
+// as the policy says (by default when it runs and is unchanged), and
 // recreated otherwise.
-func Decide(existing *Existing, project string, hashes []string, fresh bool) Decision {
+func Decide(existing *Existing, project string, hashes []string, policy Policy) Decision {
 	switch {
 	case existing == nil:
 		return Create
 	case !Owned(existing.Labels, project):
 		return Conflict
-	case !fresh && existing.Running && Unchanged(existing.Labels, hashes):
+	case policy == KeepExisting:
+		return Keep
+	case policy == KeepUnchanged && existing.Running && Unchanged(existing.Labels, hashes):
 		return Keep
 	}
 	return Recreate
 }
+
+// Policy is what Prepare does with a service's existing container.
+type Policy int
+
+const (
+	// KeepUnchanged keeps a running container whose configuration did not
+	// change, and recreates any other (compose's default).
+	KeepUnchanged Policy = iota
+	// Fresh always creates a new container (inits, --force-recreate).
+	Fresh
+	// KeepExisting keeps any existing container of the project, changed or
+	// not, and starts it when it is not running (--no-recreate).
+	KeepExisting
+)
 
 // ConflictError is the one-line error for a name taken by another owner.
 func ConflictError(kind, name, service string, labels map[string]string) error {

@@ -16,23 +16,26 @@ func TestDecide(t *testing.T) {
 	tests := []struct {
 		name     string
 		existing *engine.Existing
-		fresh    bool
+		policy   engine.Policy
 		want     engine.Decision
 	}{
-		{"no container", nil, false, engine.Create},
-		{"running and unchanged", &engine.Existing{Labels: ours("h-now"), Running: true}, false, engine.Keep},
-		{"unchanged, written by a compose release", &engine.Existing{Labels: ours("h-compose"), Running: true}, false, engine.Keep},
-		{"changed", &engine.Existing{Labels: ours("h-old"), Running: true}, false, engine.Recreate},
-		{"unchanged but stopped", &engine.Existing{Labels: ours("h-now")}, false, engine.Recreate},
-		{"unchanged but run fresh (an init)", &engine.Existing{Labels: ours("h-now"), Running: true}, true, engine.Recreate},
-		{"no hash label", &engine.Existing{Labels: map[string]string{engine.LabelProject: "p"}, Running: true}, false, engine.Recreate},
-		{"another project's", &engine.Existing{Labels: map[string]string{engine.LabelProject: "other", engine.LabelConfigHash: "h-now"}, Running: true}, false, engine.Conflict},
-		{"made by hand", &engine.Existing{Running: true}, false, engine.Conflict},
-		{"made by hand, stopped, fresh", &engine.Existing{}, true, engine.Conflict},
+		{"no container", nil, engine.KeepUnchanged, engine.Create},
+		{"running and unchanged", &engine.Existing{Labels: ours("h-now"), Running: true}, engine.KeepUnchanged, engine.Keep},
+		{"unchanged, written by a compose release", &engine.Existing{Labels: ours("h-compose"), Running: true}, engine.KeepUnchanged, engine.Keep},
+		{"changed", &engine.Existing{Labels: ours("h-old"), Running: true}, engine.KeepUnchanged, engine.Recreate},
+		{"unchanged but stopped", &engine.Existing{Labels: ours("h-now")}, engine.KeepUnchanged, engine.Recreate},
+		{"unchanged but run fresh (an init)", &engine.Existing{Labels: ours("h-now"), Running: true}, engine.Fresh, engine.Recreate},
+		{"no hash label", &engine.Existing{Labels: map[string]string{engine.LabelProject: "p"}, Running: true}, engine.KeepUnchanged, engine.Recreate},
+		{"another project's", &engine.Existing{Labels: map[string]string{engine.LabelProject: "other", engine.LabelConfigHash: "h-now"}, Running: true}, engine.KeepUnchanged, engine.Conflict},
+		{"made by hand", &engine.Existing{Running: true}, engine.KeepUnchanged, engine.Conflict},
+		{"made by hand, stopped, fresh", &engine.Existing{}, engine.Fresh, engine.Conflict},
+		{"changed, --no-recreate", &engine.Existing{Labels: ours("h-old"), Running: true}, engine.KeepExisting, engine.Keep},
+		{"stopped, --no-recreate", &engine.Existing{Labels: ours("h-old")}, engine.KeepExisting, engine.Keep},
+		{"made by hand, --no-recreate", &engine.Existing{Running: true}, engine.KeepExisting, engine.Conflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := engine.Decide(tt.existing, "p", hashes, tt.fresh); got != tt.want {
+			if got := engine.Decide(tt.existing, "p", hashes, tt.policy); got != tt.want {
 				t.Errorf("Decide = %s, want %s", got, tt.want)
 			}
 		})

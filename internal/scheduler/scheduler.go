@@ -296,7 +296,11 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 			}
 			ns.phase = prepared
 			ns.hasHealth = m.cont.Healthcheck
-			apply(ns, m.cont.State, now)
+			if !m.cont.Reused || m.cont.State.Running {
+				// A kept container that is stopped (--no-recreate) is
+				// started like a new one; its old exit is not this run's.
+				apply(ns, m.cont.State, now)
+			}
 			notify(ns)
 		case "started":
 			inflight--

@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infractl/infractl/internal/engine"
 	"github.com/infractl/infractl/internal/engine/memengine"
 	"github.com/infractl/infractl/internal/report"
+	"github.com/infractl/infractl/internal/up"
 )
 
 const hooks = `
@@ -171,4 +173,40 @@ func TestUpReplicasRunTheHookOnce(t *testing.T) {
 	if s := got["api#2"]; s.Outcome != "ok" || s.Container != "p-api-2" {
 		t.Errorf("api#2: %+v", s)
 	}
+}
+
+// --no-recreate keeps a stopped container and starts it again; its hooks
+// run before that start (none of its containers runs).
+func TestUpNoRecreateStartsAStoppedContainer(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", hooks)
+	e := memengine.New(t0, hookBehaviors(memengine.Behavior{ExitAfter: time.Second}))
+	if v, err := runUp(t, e, m); err != nil || !v.OK {
+		t.Fatalf("first up: %v %+v", err, v.Services)
+	}
+	before, _ := e.Lookup("p-app-1")
+	e.SetState("p-app-1", exitedState(0))
+	first := len(e.Order())
+	var v report.Verdict
+	var err error
+	opts := up.Options{MaxInitSeconds: 60, LogsDir: t.TempDir(), Clock: e.Clock, NoRecreate: true}
+	if !e.Drive(2*time.Second, 30*time.Minute, func(idle func(int)) {
+		opts.Idle = idle
+		v, err = up.Run(t.Context(), e, m, opts)
+	}) {
+		t.Fatal("up did not finish")
+	}
+	if err != nil || !v.OK {
+		t.Fatalf("up --no-recreate: %v %+v", err, v.Services)
+	}
+	after, _ := e.Lookup("p-app-1")
+	if after.ID != before.ID || !after.State.Running {
+		t.Errorf("app %s (%+v), was %s: want the same container, running", after.ID, after.State, before.ID)
+	}
+	if got := strings.Join(e.Order()[first:], " "); !strings.Contains(got, "app/pre_start[0] app/pre_start[1] app") {
+		t.Errorf("second up started %q; want the hooks, then app", got)
+	}
+}
+
+func exitedState(code int) engine.State {
+	return engine.State{Exited: true, ExitCode: code, StartedAt: t0, FinishedAt: t0}
 }

@@ -36,6 +36,9 @@ type Options struct {
 	// Build builds every service that has build: (as --build); without it
 	// only those whose image is missing are built.
 	Build bool
+	// NoRecreate keeps every existing container of a service, changed or
+	// not, starting it when it is stopped (docker compose up --no-recreate).
+	NoRecreate bool
 	// RemoveOrphans removes the containers of services the project no
 	// longer defines; without it they get a warning, as in compose.
 	RemoveOrphans bool
@@ -86,9 +89,16 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	start := clock.Now()
 	v := report.Verdict{Command: "up", Project: m.Project.Name}
 	nodes := Nodes(m)
-	fresh := map[string]bool{}
+	policy := map[string]engine.Policy{}
 	for _, n := range nodes {
-		fresh[n.Name] = n.Init || opts.ForceRecreate
+		switch {
+		case opts.NoRecreate:
+			// compose's meaning: an init's exited container is started
+			// again, not replaced.
+			policy[n.Name] = engine.KeepExisting
+		case n.Init || opts.ForceRecreate:
+			policy[n.Name] = engine.Fresh
+		}
 	}
 	for _, n := range m.Project.ServiceNames() {
 		if m.Project.Services[n].Build == nil {
@@ -106,7 +116,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	if err := orphans(ctx, eng, m, opts); err != nil {
 		return v, Classify(err)
 	}
-	pr, err := eng.Project(ctx, m.Project, fresh)
+	pr, err := eng.Project(ctx, m.Project, policy)
 	if err != nil {
 		return v, Classify(err)
 	}

@@ -78,9 +78,9 @@ func (env *Env) Project(ctx context.Context) (engine.Project, error) {
 	if env.project != nil {
 		return env.project, nil
 	}
-	fresh := map[string]bool{}
+	fresh := map[string]engine.Policy{}
 	for _, s := range env.Model.Inits() {
-		fresh[s.Name] = true
+		fresh[s.Name] = engine.Fresh
 	}
 	pr, err := env.Engine.Project(ctx, env.Model.Project, fresh)
 	if err != nil {

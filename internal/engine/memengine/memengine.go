@@ -263,8 +263,8 @@ func (e *Engine) Observe(project string) engine.Observer {
 
 // Project returns a project's port; it checks nothing but that every
 // service has a container name.
-func (e *Engine) Project(_ context.Context, p *types.Project, fresh map[string]bool) (engine.Project, error) {
-	pr := &Project{e: e, name: p.Name, p: p, fresh: fresh, hashes: map[string][]string{}}
+func (e *Engine) Project(_ context.Context, p *types.Project, policy map[string]engine.Policy) (engine.Project, error) {
+	pr := &Project{e: e, name: p.Name, p: p, policy: policy, hashes: map[string][]string{}}
 	for _, n := range p.ServiceNames() {
 		h, err := engine.ServiceHashes(p.Services[n])
 		if err != nil {
@@ -387,7 +387,7 @@ type Project struct {
 	e      *Engine
 	name   string
 	p      *types.Project
-	fresh  map[string]bool
+	policy map[string]engine.Policy
 	hashes map[string][]string
 	// kept records the services whose running container Prepare kept
 	// (their pre_start hooks do not run).
@@ -501,7 +501,7 @@ func (pr *Project) Prepare(_ context.Context, service string) (engine.Prepared, 
 	if hashes == nil {
 		hashes = []string{""} // no project model: never unchanged
 	}
-	switch engine.Decide(ex, pr.name, hashes, pr.fresh[node]) {
+	switch engine.Decide(ex, pr.name, hashes, pr.policy[node]) {
 	case engine.Conflict:
 		return engine.Prepared{}, engine.ConflictError("container", name, service, ex.Labels)
 	case engine.Keep:
@@ -509,7 +509,7 @@ func (pr *Project) Prepare(_ context.Context, service string) (engine.Prepared, 
 		if pr.kept == nil {
 			pr.kept = map[string]bool{}
 		}
-		if number == 1 {
+		if number == 1 && c.State.Running {
 			pr.kept[service] = true
 		}
 		return engine.Prepared{ID: id, Reused: true, Healthcheck: len(c.HealthTest) > 0, State: c.State}, nil
