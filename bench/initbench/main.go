@@ -80,6 +80,7 @@ type report struct {
 	Stacks             []stackResult      `json:"stacks"`
 	Demo               []runResult        `json:"demo"`
 	Scale              []scaleResult      `json:"scale"`
+	Hooks              []hookResult       `json:"hooks"`
 	Summary            map[string]summary `json:"summary"`
 }
 
@@ -95,6 +96,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated stacks to run (default: all)")
 	skipDemo := flag.Bool("skip-demo", false, "skip the demo stack wall-time comparison")
 	skipScale := flag.Bool("skip-scale", false, "skip the model scale comparison")
+	skipHooks := flag.Bool("skip-hooks", false, "skip the pre_start hooks stack")
 	baselineOnly := flag.Bool("baseline-only", false, "only measure the engine's own start latency")
 	table := flag.String("table", "", "only print the table of an earlier results JSON file")
 	writeStacks := flag.String("write-stacks", "", "only write the generated stacks' compose files under this folder (to run a tool on one by hand)")
@@ -139,13 +141,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "initbench:", err)
 		os.Exit(1)
 	}
-	if err := run(*runs, *out, *infractl, *dockerConfig, *only, *skipDemo, *skipScale); err != nil {
+	if err := run(*runs, *out, *infractl, *dockerConfig, *only, *skipDemo, *skipScale, *skipHooks); err != nil {
 		fmt.Fprintln(os.Stderr, "initbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale bool) error {
+func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale, skipHooks bool) error {
 	ctx := context.Background()
 	cli, err := connect(ctx)
 	if err != nil {
@@ -256,6 +258,11 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale
 				rep.Demo = append(rep.Demo, runResult{Tool: t.name, Run: i + 1, WallSeconds: wall.Seconds(), MaxRSSKiB: rss})
 				fmt.Fprintf(os.Stderr, "demo %-9s run %d: wall %6.2f s, max RSS %d KiB\n", t.name, i+1, wall.Seconds(), rss)
 			}
+		}
+	}
+	if !skipHooks {
+		if rep.Hooks, err = hooks(ctx, cli, dir, runs, []tool{tools[0], tools[2]}, down); err != nil {
+			return err
 		}
 	}
 	if !skipScale {
@@ -727,6 +734,26 @@ func printTable(rep report) {
 				}
 			}
 			fmt.Printf("  %-9s wall median %6.2f s (min %.2f, max %.2f), peak RSS %d KiB\n", t, median(wall), percentile(wall, 0), percentile(wall, 100), rss)
+		}
+	}
+	if len(rep.Hooks) > 0 {
+		fmt.Printf("\nhooks stack (a backend, a service with 3 pre_start hooks): the service's create -> start, from the engine's events:\n")
+		med := map[string]float64{}
+		for _, t := range []string{"infractl", "compose"} {
+			var xs []float64
+			for _, r := range rep.Hooks {
+				if r.Tool == t {
+					xs = append(xs, r.CreateToRun)
+				}
+			}
+			if len(xs) == 0 {
+				continue
+			}
+			med[t] = median(xs)
+			fmt.Printf("  %-9s median %6.3f s (min %.3f, max %.3f, %d runs)\n", t, median(xs), percentile(xs, 0), percentile(xs, 100), len(xs))
+		}
+		if med["compose"] > 0 {
+			fmt.Printf("  ratio infractl/compose: %.2fx\n", med["infractl"]/med["compose"])
 		}
 	}
 	fmt.Printf("\nscale (best of 3):\n")
