@@ -94,6 +94,12 @@ deterministically:
     infractl also runs the backend's own healthcheck test through exec every
     --probe-interval, so an init does not wait for Docker's next healthcheck
     interval;
+  - pre_start hooks run one at a time, in order, each in its own runner
+    container, after their service's dependencies hold and before it
+    starts, as docker compose v5.6.0 runs them; a failed hook leaves its
+    service created;
+  - a service whose restart policy lets it stay exited and that exits is
+    judged a one-shot (exit 0 ok); restart: on-failure retries are counted;
   - a failure marks everything that waits on it "blocked by"; independent
     branches finish.
 
