@@ -65,3 +65,37 @@ func TestE2EUpJudgesRealWorldInitsByWhatHappens(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EUpKeepsTheLogOfATTYInit: an init with tty: true has one raw log
+// stream; its log is kept (and redacted) like any other.
+func TestE2EUpKeepsTheLogOfATTYInit(t *testing.T) {
+	dir := t.TempDir()
+	yaml := `services:
+  seed:
+    image: infractl/toolbox:latest
+    restart: "no"
+    tty: true
+    environment:
+      SEED_PASSWORD: tty-s3cr3t-value
+    command: ["sh", "-c", "echo seeding with $$SEED_PASSWORD; echo seeded"]
+`
+	file := dir + "/compose.yaml"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"-f", file, "-p", "e2e-tty-init"}
+	down(t, flags)
+	t.Cleanup(func() { down(t, flags) })
+	r := infra(t, args("up", flags, "--format", "json", "--logs-dir", dir+"/logs")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	s := service(t, verdict(t, r.stdout), "seed")
+	logs, err := os.ReadFile(s.LogFile)
+	if err != nil {
+		t.Fatalf("no log file for a tty init: %v", err)
+	}
+	if !strings.Contains(string(logs), "seeded") || !strings.Contains(string(logs), "seeding with ***") || strings.Contains(string(logs)+r.stdout+r.stderr, "tty-s3cr3t-value") {
+		t.Errorf("log of the tty init:\n%s", logs)
+	}
+}

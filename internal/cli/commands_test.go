@@ -93,11 +93,29 @@ func TestUpTakesComposeUpFlags(t *testing.T) {
 	if strings.Join(got.Services, ",") != "api,worker" || strings.Join(got.Scale, ",") != "api=3,worker=0" || !got.NoDeps || !got.Up.ForceRecreate || !got.Up.RemoveOrphans || got.WaitTimeout != 2*time.Minute {
 		t.Errorf("options %+v (up %+v)", got, got.Up)
 	}
-	for _, bad := range [][]string{{"--wait-timeout", "-1s"}, {"--scale", "api"}, {"--scale", "api=-1"}, {"--scale", "=2"}, {"--scale", "api=two"}} {
+	for _, bad := range [][]string{{"--wait-timeout", "-1s"}, {"--scale", "api"}, {"--scale", "api=-1"}, {"--scale", "=2"}, {"--scale", "api=two"},
+		{"--parallel", "-1"}, {"--timeout", "0s"}, {"--timeout", "-5s"}, {"--ready-timeout", "0s"}, {"--probe-interval", "-1ms"}, {"--tail", "-3"}, {"--max-init-seconds", "0"}} {
 		c = newUpCommand(f, func(_ context.Context, o *UpOptions) error { t.Errorf("ran with %v", bad); return nil })
 		c.SetArgs(bad)
 		if err := c.Execute(); !errors.Is(err, ErrUsage) {
 			t.Errorf("%v: %v, want a usage error", bad, err)
+		}
+	}
+}
+
+// Out-of-range numbers are usage errors before anything runs, naming the
+// flag and what it takes.
+func TestVerifyRefusesOutOfRangeFlags(t *testing.T) {
+	f := &Factory{Connect: func(context.Context) (engine.Engine, error) {
+		t.Fatal("the engine was opened")
+		return nil, nil
+	}}
+	for _, bad := range [][]string{{"--max-init-seconds", "-1"}, {"--grace", "0s"}, {"--fail-fast-within", "-1s"}, {"--tail", "-1"}} {
+		c := newVerifyCommand(f, func(context.Context, *VerifyOptions) error { t.Errorf("ran with %v", bad); return nil })
+		c.SetArgs(bad)
+		err := c.Execute()
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), bad[0]+" ") || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("%v: %v, want a usage error naming the flag", bad, err)
 		}
 	}
 }

@@ -91,3 +91,27 @@ func checkFormat(format string, allowed ...string) error {
 	}
 	return fmt.Errorf("unknown --format %q (one of %v)%w", format, allowed, usageSuffix)
 }
+
+// flagRange is a number flag's allowed range, checked before anything runs.
+type flagRange struct {
+	name     string
+	value    float64
+	min      float64
+	positive bool // > min, not >= min
+	unit     string
+}
+
+// checkRanges refuses an out-of-range flag value as a usage error (exit
+// 2), naming the flag, its value and what it accepts.
+func checkRanges(ranges ...flagRange) error {
+	for _, r := range ranges {
+		if r.value < r.min || r.positive && r.value == r.min {
+			want := fmt.Sprintf("%g or more", r.min)
+			if r.positive {
+				want = fmt.Sprintf("more than %g", r.min)
+			}
+			return fmt.Errorf("--%s %g%s is out of range: it takes %s%s%w", r.name, r.value, r.unit, want, r.unit, usageSuffix)
+		}
+	}
+	return nil
+}

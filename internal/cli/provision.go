@@ -50,6 +50,12 @@ resource or drift.`,
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
+			if err := checkRanges(
+				flagRange{name: "max-retries", value: float64(req.Retry.MaxRetries), positive: true},
+				flagRange{name: "deadline", value: req.Retry.Deadline.Seconds(), positive: true, unit: "s"},
+			); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			m, err := f.LoadModel(ctx)
 			if err != nil {

@@ -119,8 +119,16 @@ running, prints the partial verdict and exits 130.`,
 			if err := checkFormat(out.format, "text", "json"); err != nil {
 				return err
 			}
-			if opts.WaitTimeout < 0 {
-				return fmt.Errorf("--wait-timeout %s: must not be negative%w", opts.WaitTimeout, usageSuffix)
+			if err := checkRanges(
+				flagRange{name: "wait-timeout", value: opts.WaitTimeout.Seconds(), unit: "s"},
+				flagRange{name: "parallel", value: float64(o.Parallel)},
+				flagRange{name: "timeout", value: o.InitTimeout.Seconds(), positive: true, unit: "s"},
+				flagRange{name: "ready-timeout", value: o.ReadyTimeout.Seconds(), positive: true, unit: "s"},
+				flagRange{name: "probe-interval", value: o.ProbeInterval.Seconds(), unit: "s"},
+				flagRange{name: "tail", value: float64(o.TailLines)},
+				flagRange{name: "max-init-seconds", value: o.MaxInitSeconds, positive: true},
+			); err != nil {
+				return err
 			}
 			opts.Services = services
 			for _, s := range opts.Scale {

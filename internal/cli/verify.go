@@ -63,6 +63,14 @@ $GITHUB_STEP_SUMMARY.`,
 			if err := checkFormat(out.format, "text", "json"); err != nil {
 				return err
 			}
+			if err := checkRanges(
+				flagRange{name: "max-init-seconds", value: o.MaxInitSeconds, positive: true},
+				flagRange{name: "grace", value: o.Grace.Seconds(), positive: true, unit: "s"},
+				flagRange{name: "fail-fast-within", value: o.FailFastWithin.Seconds(), positive: true, unit: "s"},
+				flagRange{name: "tail", value: float64(o.TailLines)},
+			); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

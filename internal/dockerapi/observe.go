@@ -236,6 +236,14 @@ func (o *observer) Logs(ctx context.Context, id string) ([]byte, error) {
 	}
 	defer rc.Close()
 	var out bytes.Buffer
+	// A container with a TTY has one raw stream, not stdout and stderr
+	// multiplexed: read it as it is.
+	if insp, err := o.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err == nil && insp.Container.Config != nil && insp.Container.Config.Tty {
+		if _, err := io.Copy(&out, rc); err != nil {
+			return out.Bytes(), engineErr("logs of "+id, err)
+		}
+		return out.Bytes(), nil
+	}
 	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil && !errors.Is(err, io.EOF) {
 		return out.Bytes(), err
 	}

@@ -182,8 +182,11 @@ func Declarations(m *compose.Model) ([]Declaration, error) {
 		}
 		d.Service = n
 		for _, ref := range d.secretRefs() {
-			if _, ok := m.Project.Secrets[ref]; !ok {
-				problems = append(problems, fmt.Sprintf("%s: service %q: x-infractl references secret %q, which the project does not define", loc, n, ref))
+			if _, ok := m.Project.Secrets[ref.name]; !ok {
+				// The value is not echoed: it may be a password typed where
+				// a secret's name goes.
+				problems = append(problems, fmt.Sprintf("%s: service %q: x-infractl %s names a secret the project does not define (the value is not shown: it may be a password); the project's secrets: %s",
+					loc, n, ref.key, definedSecrets(m)))
 			}
 		}
 		if d.Kafka == nil && d.S3 == nil && d.Postgres == nil && d.Valkey == nil && d.OpenSearch == nil && d.Grafana == nil {
@@ -256,23 +259,35 @@ func findLiteralCredential(v any, path string) string {
 	return ""
 }
 
-func (d Declaration) secretRefs() []string {
-	var refs []string
+// secretRef is a reference to a compose secret, with the key that holds it.
+type secretRef struct{ key, name string }
+
+func (d Declaration) secretRefs() []secretRef {
+	var refs []secretRef
 	if d.S3 != nil {
-		refs = append(refs, d.S3.AccessKeySecret, d.S3.SecretKeySecret)
+		refs = append(refs, secretRef{"s3.accessKeySecret", d.S3.AccessKeySecret}, secretRef{"s3.secretKeySecret", d.S3.SecretKeySecret})
 	}
 	if d.Postgres != nil {
-		refs = append(refs, d.Postgres.PasswordSecret)
-		for _, r := range d.Postgres.Roles {
+		refs = append(refs, secretRef{"postgres.passwordSecret", d.Postgres.PasswordSecret})
+		for i, r := range d.Postgres.Roles {
 			if r.PasswordSecret != "" {
-				refs = append(refs, r.PasswordSecret)
+				refs = append(refs, secretRef{fmt.Sprintf("postgres.roles[%d].passwordSecret", i), r.PasswordSecret})
 			}
 		}
 	}
 	if d.Grafana != nil {
-		refs = append(refs, d.Grafana.PasswordSecret)
+		refs = append(refs, secretRef{"grafana.passwordSecret", d.Grafana.PasswordSecret})
 	}
 	return refs
+}
+
+// definedSecrets lists the project's secret names, for an error.
+func definedSecrets(m *compose.Model) string {
+	names := slices.Sorted(maps.Keys(m.Project.Secrets))
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // Secrets resolves a compose secret's value: from /run/secrets inside a

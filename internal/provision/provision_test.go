@@ -39,7 +39,7 @@ func TestDeclarationErrors(t *testing.T) {
 	}{
 		{"provision-literal-password", []string{"compose.yaml:15:9", `"pg-init"`, "postgres.password is a literal credential", "SEC-SPC-AUTO-001"}},
 		{"provision-schema-error", []string{"compose.yaml:12:5", `"kafka-init"`, "/kafka/bootstrap/0", "/kafka/topics/0/partitions"}},
-		{"provision-unknown-secret", []string{`"minio-create-buckets"`, `secret "s3_access_key"`}},
+		{"provision-unknown-secret", []string{`"minio-create-buckets"`, `s3.accessKeySecret names a secret the project does not define`, "the project's secrets: none"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {

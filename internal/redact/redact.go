@@ -18,7 +18,8 @@ const Mask = "***"
 const minLen = 4
 
 // credentialName matches variable names that hold credentials.
-var credentialName = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PASS$|SECRET|TOKEN|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL|API_KEY|APIKEY)`)
+// DB_PWD and ROOT_PW are; PWD alone is the shell's working folder.
+var credentialName = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PASSPHRASE|PASS$|_PWD$|_PW$|SECRET|TOKEN|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL|API_KEY|APIKEY|AUTH_KEY)`)
 
 // IsCredentialName reports whether an environment variable name looks like
 // it holds a credential.
@@ -31,15 +32,25 @@ type Redactor struct {
 	values []string // longest first
 }
 
-// New returns a redactor for the given values.
+// New returns a redactor for the given values. A value is masked without
+// the blank space around it (a secret file's trailing newline stays, so
+// two lines are never merged), and each line of a multi-line value (a key,
+// a certificate) is masked on its own too, wherever it is printed.
 func New(values ...string) *Redactor {
 	seen := map[string]bool{}
 	r := &Redactor{}
+	add := func(c string) {
+		if len(c) >= minLen && !seen[c] {
+			seen[c] = true
+			r.values = append(r.values, c)
+		}
+	}
 	for _, v := range values {
-		for _, c := range []string{v, strings.TrimSpace(v)} {
-			if len(c) >= minLen && !seen[c] {
-				seen[c] = true
-				r.values = append(r.values, c)
+		v = strings.TrimSpace(v)
+		add(v)
+		if strings.ContainsAny(v, "\r\n") {
+			for _, line := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
+				add(strings.TrimSpace(line))
 			}
 		}
 	}
