@@ -75,6 +75,7 @@ func TestE2EUpKeepsTheLogOfATTYInit(t *testing.T) {
     image: infractl/toolbox:latest
     restart: "no"
     tty: true
+    labels: {infractl.role: init}
     environment:
       SEED_PASSWORD: tty-s3cr3t-value
     command: ["sh", "-c", "echo seeding with $$SEED_PASSWORD; echo seeded"]

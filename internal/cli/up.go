@@ -256,17 +256,36 @@ func newDownCommand(f *Factory) *cobra.Command {
 		Short: "Remove the project's containers and networks (and volumes with -v)",
 		Long: `down removes the project's containers and networks, whoever created them
 (infractl up or docker compose up): they are found by compose's project
-label. Named volumes are kept unless -v is given.`,
-		Example: `  infractl down -v`,
-		Args:    cobra.NoArgs,
+label. Named volumes are kept unless -v is given.
+
+As with docker compose, -p NAME needs no compose file: without one (or when
+the file no longer loads) everything labelled with that project is removed.`,
+		Example: `  infractl down -v
+  infractl down -p shop      # no compose file needed`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			m, eng, err := f.LoadModelAndEngine(ctx)
+			name := f.Project.ProjectName
+			if name == "" {
+				name, _ = f.Streams.LookupEnv("COMPOSE_PROJECT_NAME")
+			}
+			m, loadErr := f.LoadModel(ctx)
+			if loadErr != nil && name == "" {
+				return loadErr
+			}
+			eng, err := f.Engine(ctx)
 			if err != nil {
 				return err
 			}
-			o.Services = append(m.Project.ServiceNames(), m.Project.DisabledServiceNames()...)
-			rep, err := eng.Down(context.WithoutCancel(ctx), m.Project.Name, o)
+			if loadErr == nil {
+				name = m.Project.Name
+				o.Services = append(m.Project.ServiceNames(), m.Project.DisabledServiceNames()...)
+			} else {
+				// Every container of the project, whatever its service.
+				fmt.Fprintf(f.Streams.ErrOut, "WARN: no project to load (%s); removing everything labelled %s=%s\n", Message(loadErr), engine.LabelProject, name)
+				o.Services = nil
+			}
+			rep, err := eng.Down(context.WithoutCancel(ctx), name, o)
 			for _, n := range rep.Containers {
 				fmt.Fprintf(f.Streams.ErrOut, "removed container %s\n", n)
 			}
