@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/infractl/infractl/internal/lock"
 )
 
 // TestE2EDownByNameNeedsNoFile: as with docker compose, down -p NAME works
@@ -55,5 +57,30 @@ func TestE2EDownByNameNeedsNoFile(t *testing.T) {
 				t.Errorf("the bystander container was removed: %v", err)
 			}
 		})
+	}
+}
+
+// TestE2EConcurrentRunsOfAProjectAreRefused: while a run changes the
+// project (the lock is held), a second `up` or `down` exits 2 naming the
+// first and creates nothing; once it ends, they run.
+func TestE2EConcurrentRunsOfAProjectAreRefused(t *testing.T) {
+	flags := project(t, "chain")
+	p := projectName(flags)
+	release, err := lock.Acquire(docker.DaemonHost(), p, "e2e-holder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"up", "down"} {
+		r := infra(t, args(cmd, flags)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "is being changed by infractl e2e-holder (pid") {
+			t.Errorf("%s while held: exit %d, stderr:\n%s", cmd, r.code, r.stderr)
+		}
+	}
+	if c, n, v := projectResources(t, p); c+n+v != 0 {
+		t.Errorf("a refused run left %d containers, %d networks, %d volumes", c, n, v)
+	}
+	release()
+	if r := infra(t, args("up", flags)...); r.code != 0 {
+		t.Errorf("up after the holder ended: exit %d\n%s", r.code, r.stderr)
 	}
 }

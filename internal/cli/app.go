@@ -16,6 +16,7 @@ import (
 
 	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/lock"
 )
 
 // Exit codes, documented in `infractl --help` and the README.
@@ -86,7 +87,7 @@ func ExitCode(err error) int {
 	case errors.Is(err, ErrChecksFailed):
 		return ExitFailed
 	case errors.Is(err, compose.ErrInvalidProject), errors.Is(err, ErrUsage), errors.Is(err, ErrOutput),
-		errors.Is(err, engine.ErrUnsupported), errors.Is(err, engine.ErrConflict):
+		errors.Is(err, engine.ErrUnsupported), errors.Is(err, engine.ErrConflict), errors.Is(err, lock.ErrBusy):
 		return ExitUsage
 	case errors.Is(err, engine.ErrEngine):
 		return ExitEngine

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/lock"
 	"github.com/infractl/infractl/internal/report"
 	"github.com/infractl/infractl/internal/up"
 )
@@ -174,6 +175,11 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	if err != nil {
 		return err
 	}
+	release, err := lock.Acquire(eng.Endpoint(), m.Project.Name, "up")
+	if err != nil {
+		return err
+	}
+	defer release()
 	if len(opts.Services) > 0 {
 		o.Known = append(m.Project.ServiceNames(), m.Project.DisabledServiceNames()...)
 		if m, err = m.Select(opts.Services, opts.NoDeps); err != nil {
@@ -285,6 +291,11 @@ the file no longer loads) everything labelled with that project is removed.`,
 				fmt.Fprintf(f.Streams.ErrOut, "WARN: no project to load (%s); removing everything labelled %s=%s\n", Message(loadErr), engine.LabelProject, name)
 				o.Services = nil
 			}
+			release, err := lock.Acquire(eng.Endpoint(), name, "down")
+			if err != nil {
+				return err
+			}
+			defer release()
 			rep, err := eng.Down(context.WithoutCancel(ctx), name, o)
 			for _, n := range rep.Containers {
 				fmt.Fprintf(f.Streams.ErrOut, "removed container %s\n", n)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/lock"
 	"github.com/infractl/infractl/internal/report"
 	"github.com/infractl/infractl/internal/verify"
 )
@@ -95,6 +96,14 @@ func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	m, eng, err := f.LoadModelAndEngine(ctx)
 	if err != nil {
 		return err
+	}
+	if o.Rerun || o.Blocking {
+		// These change the stack (fresh containers, stopped backends).
+		release, err := lock.Acquire(eng.Endpoint(), m.Project.Name, "verify")
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	o.Progress = f.Streams.ErrOut
 	v, err := verify.Run(ctx, eng, m, o)
