@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // VerdictSchemaVersion is the version of the verdict JSON document.
@@ -300,7 +301,9 @@ func WriteJUnit(w io.Writer, v Verdict) error {
 	svc := junitSuite{Name: "services"}
 	for _, s := range v.Services {
 		byName[s.Name] = s
-		c := junitCase{Name: s.Name, Classname: v.Project + "." + s.Role, Time: fmt.Sprintf("%.3f", s.RunSeconds), SystemOut: s.Log}
+		// The log is embedded once, here (bounded); the checks' cases
+		// point at it.
+		c := junitCase{Name: s.Name, Classname: v.Project + "." + s.Role, Time: fmt.Sprintf("%.3f", s.RunSeconds), SystemOut: embedLog(s)}
 		if s.Outcome != "ok" {
 			c.Failure = &junitFailure{Message: s.Outcome, Text: failureText(s)}
 			svc.Failures++
@@ -339,8 +342,8 @@ func WriteJUnit(w io.Writer, v Verdict) error {
 				c.Skipped = &junitSkipped{Message: r.Message}
 				suite.Skipped++
 			}
-			if s, ok := byName[r.Service]; ok {
-				c.SystemOut = s.Log
+			if s, ok := byName[r.Service]; ok && s.Log != "" {
+				c.SystemOut = "its log: the case " + s.Name + " of the suite services"
 			}
 			suite.Cases = append(suite.Cases, c)
 			suite.Tests++
@@ -387,5 +390,45 @@ func Tail(s string, n int) []string {
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
+	for i, l := range lines {
+		lines[i] = cutLine(l)
+	}
 	return lines
+}
+
+// MaxLine is the most of one log line a verdict shows (the log file keeps
+// it whole).
+const MaxLine = 512
+
+// cutLine keeps the start of a very long line and says how long it was.
+func cutLine(l string) string {
+	if len(l) <= MaxLine {
+		return l
+	}
+	cut := MaxLine
+	for cut > 0 && !utf8.RuneStart(l[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… [line cut: %d bytes]", l[:cut], len(l))
+}
+
+// MaxEmbeddedLog is the most of a log JUnit embeds (its end; the log file
+// keeps it whole).
+const MaxEmbeddedLog = 256 << 10
+
+// embedLog is a log as JUnit embeds it: its last MaxEmbeddedLog bytes.
+func embedLog(s ServiceVerdict) string {
+	log := s.Log
+	if len(log) <= MaxEmbeddedLog {
+		return log
+	}
+	start := len(log) - MaxEmbeddedLog
+	for start < len(log) && !utf8.RuneStart(log[start]) {
+		start++
+	}
+	where := ""
+	if s.LogFile != "" {
+		where = "; the whole log is in " + s.LogFile
+	}
+	return fmt.Sprintf("[%d bytes before this cut%s]\n%s", start, where, log[start:])
 }
