@@ -9,6 +9,7 @@ import (
 	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/dockerapi"
 	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/provision"
 )
 
 // Factory wires dependencies once: the streams, the project loading flags
@@ -71,6 +72,20 @@ func (f *Factory) addProjectFlags(c *cobra.Command) {
 // LoadModel loads the project with the flags given, as docker compose would,
 // and validates what compose leaves to `up`.
 func (f *Factory) LoadModel(ctx context.Context) (*compose.Model, error) {
+	m, err := f.loadProject(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Every command that reads the project finds a bad x-infractl
+	// declaration, not only provision.
+	if _, err := provision.Declarations(m); err != nil {
+		return nil, fmt.Errorf("%w: %w", err, compose.ErrInvalidProject)
+	}
+	return m, nil
+}
+
+// loadProject loads and validates what compose checks (down needs no more).
+func (f *Factory) loadProject(ctx context.Context) (*compose.Model, error) {
 	opts := f.Project
 	opts.Env = f.Streams.Env
 	m, err := compose.Load(ctx, opts)

@@ -275,7 +275,7 @@ the file no longer loads) everything labelled with that project is removed.`,
 			if name == "" {
 				name, _ = f.Streams.LookupEnv("COMPOSE_PROJECT_NAME")
 			}
-			m, loadErr := f.LoadModel(ctx)
+			m, loadErr := f.loadProject(ctx)
 			if loadErr != nil && name == "" {
 				return loadErr
 			}

@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/infractl/infractl/internal/compose"
 )
@@ -213,12 +215,16 @@ func compileSchema() (*jsonschema.Schema, error) {
 	return c.Compile("schema.json")
 }
 
+var english = message.NewPrinter(language.English)
+
 func flatten(ve *jsonschema.ValidationError) string {
 	var msgs []string
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
 		if len(e.Causes) == 0 {
-			msgs = append(msgs, fmt.Sprintf("at /%s: %s", strings.Join(e.InstanceLocation, "/"), e.ErrorKind))
+			// The kind's own English text ("got string, want integer"),
+			// not a Go value dump.
+			msgs = append(msgs, fmt.Sprintf("at /%s: %s", strings.Join(e.InstanceLocation, "/"), e.ErrorKind.LocalizedString(english)))
 		}
 		for _, c := range e.Causes {
 			walk(c)
