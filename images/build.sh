@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 ensure_docker
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(toolbox debian kafka s3 infractl)
+[ ${#names[@]} -gt 0 ] || names=(toolbox debian kafka s3 loki infractl)
 start=$(date +%s)
 for n in "${names[@]}"; do
   [ -x "$here/$n/build.sh" ] || { log "unknown image $n"; exit 2; }

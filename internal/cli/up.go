@@ -72,6 +72,7 @@ type UpOptions struct {
 	// WaitTimeout bounds the whole run (docker compose's --wait-timeout);
 	// 0: no bound but the per-init --timeout.
 	WaitTimeout time.Duration
+	Loki        lokiOptions
 }
 
 // newUpCommand builds `up`; runF, when set, replaces running it (tests of
@@ -154,6 +155,8 @@ running, prints the partial verdict and exits 130.`,
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 0, "give up the whole run after this long, as Ctrl-C would (0: no bound but --timeout per init)")
 	fl.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed, starting stopped ones, inits included (as docker compose up --no-recreate)")
 	c.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
+	opts.Loki.addFlags(c, f, "loki-url", "push one result line per init step, one for the run, and the inits' redacted log lines to this Loki (http(s)://host:3100)")
+	fl.BoolVar(&opts.Loki.required, "loki-required", false, "fail the run (exit 1) when the push to Loki fails; without it a failed push is a warning in the verdict")
 	fl.BoolP("detach", "d", false, "accepted for docker compose's sake: infractl always returns once the init phase is done, leaving the services running")
 	fl.DurationVar(&o.InitTimeout, "timeout", 10*time.Minute, "fail an init that runs longer than this")
 	fl.DurationVar(&o.ReadyTimeout, "ready-timeout", 3*time.Minute, "fail a backend that is not ready (healthy) this long after it started")
@@ -171,6 +174,10 @@ running, prints the partial verdict and exits 130.`,
 func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	o, out := &opts.Up, opts.Output
 	traceFile, cpuProfile := opts.TraceFile, opts.CPUProfile
+	lc, err := opts.Loki.client(f)
+	if err != nil {
+		return err
+	}
 	m, eng, err := f.LoadModelAndEngine(ctx)
 	if err != nil {
 		return err
@@ -225,6 +232,9 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	}
 	o.Warnings = f.Streams.ErrOut
 	v, err := up.Run(ctx, eng, m, *o)
+	if lc != nil && len(v.Services) > 0 {
+		opts.Loki.push(ctx, lc, &v)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("--wait-timeout %s passed before the init phase finished; the inits still running were stopped: %w", opts.WaitTimeout, ErrChecksFailed)
 	}

@@ -20,6 +20,7 @@ import (
 type VerifyOptions struct {
 	Verify verify.Options
 	Output outputOptions
+	Loki   lokiOptions
 }
 
 // newVerifyCommand builds `verify`; runF, when set, replaces running it.
@@ -86,6 +87,7 @@ $GITHUB_STEP_SUMMARY.`,
 	fl.DurationVar(&o.FailFastWithin, "fail-fast-within", 120*time.Second, "with --blocking: an init must exit non-zero within this long when its targets never come")
 	fl.BoolVar(&o.Audit, "audit", false, "VAL-SPC-103: check every declared resource (x-infractl) in its backend")
 	fl.IntVar(&o.TailLines, "tail", 20, "log lines shown for a failed init")
+	opts.Loki.addFlags(c, f, "loki", "check (SPEC-INFRA-03 §9) that each init's result of the current run is searchable in this Loki (http(s)://host:3100)")
 	out.addFlags(c)
 	return c
 }
@@ -93,6 +95,13 @@ $GITHUB_STEP_SUMMARY.`,
 // runVerify is `infractl verify`: load, run the checks, print the verdict.
 func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	o, out := opts.Verify, opts.Output
+	lc, err := opts.Loki.client(f)
+	if err != nil {
+		return err
+	}
+	if lc != nil {
+		o.Loki = lc
+	}
 	m, eng, err := f.LoadModelAndEngine(ctx)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -24,6 +25,7 @@ const (
 	ReqAudit      = "VAL-SPC-103"      // provisioned resources exist
 	ReqFailFast   = "REQ-SPC-AUTO-002" // fail fast with a non-zero exit
 	ReqReadiness  = "REQ-AUTO-02"      // readiness blocking
+	ReqLoki       = "SPEC-INFRA-03-9"  // automation results are searchable in Loki (SPEC-INFRA-03 §9)
 )
 
 // Status of a check.
@@ -48,6 +50,16 @@ type Verdict struct {
 	Services      []ServiceVerdict `json:"services"`
 	Checks        []Check          `json:"checks"`
 	LogsDir       string           `json:"logsDir,omitempty"`
+	// Loki says what reached Loki (--loki-url), or why nothing did.
+	Loki *LokiPush `json:"loki,omitempty"`
+}
+
+// LokiPush is the outcome of pushing a run's results to Loki.
+type LokiPush struct {
+	URL      string `json:"url"`
+	Lines    int    `json:"lines"`
+	Error    string `json:"error,omitempty"`
+	Required bool   `json:"required,omitempty"`
 }
 
 // ServiceVerdict is what happened to one service.
@@ -60,7 +72,12 @@ type ServiceVerdict struct {
 	BlockedBy string `json:"blockedBy,omitempty"`
 	Detail    string `json:"detail,omitempty"`
 	Container string `json:"container,omitempty"`
-	Reused    bool   `json:"reused,omitempty"`
+	// ContainerID, StartedAt and FinishedAt are the engine's (zero when
+	// it did not happen).
+	ContainerID string    `json:"containerId,omitempty"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
+	FinishedAt  time.Time `json:"finishedAt,omitzero"`
+	Reused      bool      `json:"reused,omitempty"`
 	// RoleObserved is true when the role is "init" because the service
 	// ran as a one-shot (its restart policy let it stay exited and it
 	// exited), not because the file says so.
@@ -246,6 +263,16 @@ func WriteVerdictText(w io.Writer, v Verdict, st Styles) error {
 	}
 	if v.LogsDir != "" {
 		bw.printf("\nlogs: %s\n", v.LogsDir)
+	}
+	if l := v.Loki; l != nil {
+		switch {
+		case l.Error == "":
+			bw.printf("loki: %d lines pushed to %s\n", l.Lines, l.URL)
+		case l.Required:
+			bw.printf("%s\n", st.Fail.Render(fmt.Sprintf("loki: push to %s failed (--loki-required): %s", l.URL, l.Error)))
+		default:
+			bw.printf("%s\n", st.Warn.Render(fmt.Sprintf("WARNING loki: push to %s failed, the results are not in Loki: %s", l.URL, l.Error)))
+		}
 	}
 	return bw.err
 }

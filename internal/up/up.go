@@ -165,7 +165,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	v.Services = make([]report.ServiceVerdict, 0, len(results))
 	for _, r := range results {
 		sv := serviceVerdict(m, r, start, opts.MaxInitSeconds)
-		sv.Container = pr.ContainerName(r.Name)
+		sv.Container, sv.ContainerID, sv.StartedAt, sv.FinishedAt = pr.ContainerName(r.Name), r.ContainerID, r.Started, r.Exited
 		if r.ContainerID != "" && (r.Init || r.Observed || sv.Outcome != "ok") && r.Started.After(time.Time{}) {
 			logs, err := pr.Logs(lctx, r.ContainerID)
 			if err == nil {

@@ -38,7 +38,10 @@ type Options struct {
 	// never come before it must exit non-zero.
 	FailFastWithin time.Duration
 	// Audit checks provisioned resources (VAL-SPC-103).
-	Audit     bool
+	Audit bool
+	// Loki, when set, is queried for the current run's result lines
+	// (SPEC-INFRA-03 §9); nil skips the check.
+	Loki LokiQuerier
 	TailLines int
 	Progress  io.Writer
 	// Clock and Idle are for tests on the in-memory engine (nil: the real
@@ -109,6 +112,7 @@ func Checks(o Options) []Check {
 		rerunCheck{enabled: o.Rerun},
 		blockingCheck{enabled: o.Blocking},
 		auditCheck{enabled: o.Audit},
+		lokiCheck{},
 	}
 }
 
