@@ -41,7 +41,7 @@ type Options struct {
 	Audit bool
 	// Loki, when set, is queried for the current run's result lines
 	// (SPEC-INFRA-03 §9); nil skips the check.
-	Loki LokiQuerier
+	Loki      LokiQuerier
 	TailLines int
 	Progress  io.Writer
 	// Clock and Idle are for tests on the in-memory engine (nil: the real
