@@ -99,7 +99,7 @@ var Rules = []Rule{
 		"make the services that need the resources wait on the init with condition: service_completed_successfully"},
 	{"INF014", "loki-logging", Info, "seed 000 §9, SPEC-INFRA-03 §9 (searchable in Loki)",
 		"Inits log to Loki where the stack defines it",
-		"Automation results must be searchable in Loki: where the stack uses the loki logging driver, inits should too.",
+		"Automation results must be searchable in Loki: where the stack uses the loki logging driver, inits should too. The driver ships an init's raw output as it runs; infractl up --loki-url pushes infractl's results (one line per init step and per run, exit codes, durations, NFR) and the redacted logs to the same labels (compose_project, compose_service, container_name), so both sit side by side; verify --loki checks the results are there.",
 		"give the init the same logging: {driver: loki, ...} as the rest of the stack"},
 	{"INF015", "on-failure-init", Warning, "REQ-SPC-AUTO-001",
 		"Inits do not rely on restart: on-failure",
