@@ -8,6 +8,7 @@ import (
 
 	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/dockerapi"
+	"github.com/infractl/infractl/internal/endpoint"
 	"github.com/infractl/infractl/internal/engine"
 	"github.com/infractl/infractl/internal/provision"
 )
@@ -17,19 +18,27 @@ import (
 type Factory struct {
 	Streams IOStreams
 	Project compose.Options
+	// Endpoint are the global flags that choose the engine.
+	Endpoint endpoint.Flags
 	// Connect opens the engine (tests swap in the in-memory one).
 	Connect func(ctx context.Context) (engine.Engine, error)
 	engine  engine.Engine
 }
 
 func newFactory(s IOStreams) *Factory {
-	return &Factory{Streams: s, Connect: func(ctx context.Context) (engine.Engine, error) {
-		e, err := dockerapi.Connect(ctx)
+	f := &Factory{Streams: s}
+	f.Connect = func(ctx context.Context) (engine.Engine, error) {
+		ep, err := endpoint.Resolve(f.Endpoint, endpoint.Getenv(f.Streams.LookupEnv))
+		if err != nil {
+			return nil, fmt.Errorf("%w%w", err, usageSuffix)
+		}
+		e, err := dockerapi.ConnectTo(ctx, ep, endpoint.Getenv(f.Streams.LookupEnv))
 		if err != nil {
 			return nil, err
 		}
 		return e, nil
-	}}
+	}
+	return f
 }
 
 // Engine returns the engine, connecting on first use, so commands that
@@ -67,6 +76,8 @@ func (f *Factory) addProjectFlags(c *cobra.Command) {
 	fl.StringVar(&f.Project.ProjectDir, "project-directory", "", "alternate working directory (default: the folder of the first compose file)")
 	fl.StringArrayVar(&f.Project.EnvFiles, "env-file", nil, "environment files for interpolation (repeatable; default: .env in the project folder)")
 	fl.StringArrayVar(&f.Project.Profiles, "profile", nil, "profiles to enable (repeatable; default: COMPOSE_PROFILES)")
+	fl.StringVarP(&f.Endpoint.Context, "context", "c", "", "docker context to use (default: DOCKER_CONTEXT, then the docker config's currentContext), as docker does")
+	fl.StringVarP(&f.Endpoint.Host, "host", "H", "", "engine to talk to: unix://, tcp:// (TLS from DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) or ssh://[user@]host[:port] (default: DOCKER_HOST)")
 }
 
 // LoadModel loads the project with the flags given, as docker compose would,

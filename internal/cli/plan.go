@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/buildinfo"
+	"github.com/infractl/infractl/internal/endpoint"
 	"github.com/infractl/infractl/internal/report"
 )
 
@@ -88,16 +90,45 @@ func newVersionCommand(f *Factory) *cobra.Command {
 		Use:   "version",
 		Short: "Print the version of infractl, Go and compose-go",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
 			i := buildinfo.Get()
-			if format == "json" {
-				return json.NewEncoder(f.Streams.Out).Encode(i)
+			// The engine this configuration talks to, and its version; not
+			// reaching it is said, not an error.
+			type withEngine struct {
+				buildinfo.Info
+				Endpoint      string `json:"endpoint"`
+				EngineVersion string `json:"engineVersion,omitempty"`
+				EngineError   string `json:"engineError,omitempty"`
 			}
-			_, err := fmt.Fprintf(f.Streams.Out, "infractl %s\ncommit:     %s\ngo:         %s\ncompose-go: %s\nmoby client: %s\n",
-				i.Version, i.Commit, i.Go, i.ComposeGo, i.MobyAPI)
+			out := withEngine{Info: i}
+			if ep, err := endpoint.Resolve(f.Endpoint, endpoint.Getenv(f.Streams.LookupEnv)); err != nil {
+				out.Endpoint, out.EngineError = "?", Message(err)
+			} else {
+				out.Endpoint = ep.String()
+				if eng, err := f.Engine(cmd.Context()); err != nil {
+					out.EngineError = Message(err)
+				} else if v, ok := eng.(interface {
+					ServerVersion(context.Context) (string, string, error)
+				}); ok {
+					if s, api, err := v.ServerVersion(cmd.Context()); err == nil {
+						out.EngineVersion = fmt.Sprintf("%s (API %s)", s, api)
+					} else {
+						out.EngineError = Message(err)
+					}
+				}
+			}
+			if format == "json" {
+				return json.NewEncoder(f.Streams.Out).Encode(out)
+			}
+			engineLine := out.EngineVersion
+			if out.EngineError != "" {
+				engineLine = "not reached: " + out.EngineError
+			}
+			_, err := fmt.Fprintf(f.Streams.Out, "infractl %s\ncommit:      %s\ngo:          %s\ncompose-go:  %s\nmoby client: %s\nendpoint:    %s\nengine:      %s\n",
+				i.Version, i.Commit, i.Go, i.ComposeGo, i.MobyAPI, out.Endpoint, engineLine)
 			return err
 		},
 	}

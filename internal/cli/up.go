@@ -232,6 +232,7 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	}
 	o.Warnings = f.Streams.ErrOut
 	v, err := up.Run(ctx, eng, m, *o)
+	v.Endpoint = eng.Endpoint()
 	if lc != nil && len(v.Services) > 0 {
 		opts.Loki.push(ctx, lc, &v)
 	}

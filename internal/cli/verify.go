@@ -116,6 +116,7 @@ func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	}
 	o.Progress = f.Streams.ErrOut
 	v, err := verify.Run(ctx, eng, m, o)
+	v.Endpoint = eng.Endpoint()
 	if err != nil && len(v.Checks) == 0 {
 		return err
 	}

@@ -17,12 +17,14 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/moby/client"
 
+	"github.com/infractl/infractl/internal/endpoint"
 	"github.com/infractl/infractl/internal/engine"
 )
 
 // Engine is one Docker engine. It implements engine.Engine.
 type Engine struct {
 	cli *client.Client
+	ep  endpoint.Endpoint
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -45,7 +47,12 @@ func Connect(ctx context.Context) (*Engine, error) {
 }
 
 // Endpoint is the engine's address.
-func (e *Engine) Endpoint() string { return e.cli.DaemonHost() }
+func (e *Engine) Endpoint() string {
+	if e.ep.Host != "" {
+		return e.ep.String()
+	}
+	return e.cli.DaemonHost()
+}
 
 // Close releases the client.
 func (e *Engine) Close() error { return e.cli.Close() }

@@ -30,6 +30,11 @@ func Acquire(endpoint, project, command string) (release func(), err error) {
 	if err := os.MkdirAll(Dir(), 0o777); err != nil {
 		return nil, fmt.Errorf("lock folder: %w", err)
 	}
+	// The host alone: "unix:///var/run/docker.sock (from default)" and the
+	// same host chosen another way are one engine.
+	if f := strings.Fields(endpoint); len(f) > 0 {
+		endpoint = f[0]
+	}
 	sum := sha256.Sum256([]byte(endpoint + "\x00" + project))
 	path := filepath.Join(Dir(), project+"-"+hex.EncodeToString(sum[:6])+".lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)

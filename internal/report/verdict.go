@@ -50,6 +50,8 @@ type Verdict struct {
 	Services      []ServiceVerdict `json:"services"`
 	Checks        []Check          `json:"checks"`
 	LogsDir       string           `json:"logsDir,omitempty"`
+	// Endpoint is the engine that ran the phase, and what chose it.
+	Endpoint string `json:"endpoint,omitempty"`
 	// Loki says what reached Loki (--loki-url), or why nothing did.
 	Loki *LokiPush `json:"loki,omitempty"`
 }
@@ -263,6 +265,9 @@ func WriteVerdictText(w io.Writer, v Verdict, st Styles) error {
 	}
 	if v.LogsDir != "" {
 		bw.printf("\nlogs: %s\n", v.LogsDir)
+	}
+	if v.Endpoint != "" {
+		bw.printf("engine: %s\n", v.Endpoint)
 	}
 	if l := v.Loki; l != nil {
 		switch {
