@@ -75,7 +75,9 @@ func TestResolveInTheDockerCLIsOrder(t *testing.T) {
 		t.Errorf("TLS material not read: %q %q %q", ep.CA, ep.Cert, ep.Key)
 	}
 	// No config at all: the default socket.
-	ep, err := Resolve(Flags{}, func(k string) (string, bool) { return map[string]string{"DOCKER_CONFIG": t.TempDir()}[k], k == "DOCKER_CONFIG" })
+	ep, err := Resolve(Flags{}, func(k string) (string, bool) {
+		return map[string]string{"DOCKER_CONFIG": t.TempDir()}[k], k == "DOCKER_CONFIG"
+	})
 	if err != nil || ep.Host != DefaultHost || ep.From != "default" {
 		t.Errorf("default: %+v %v", ep, err)
 	}
