@@ -13,6 +13,7 @@ package dockerapi
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/moby/client"
@@ -68,10 +69,21 @@ func (e *Engine) ServerVersion(ctx context.Context) (version, api string, err er
 
 // Project checks the project and returns its port (see NewProject).
 func (e *Engine) Project(ctx context.Context, p *types.Project, policy map[string]engine.Policy) (engine.Project, error) {
-	return NewProject(ctx, e.cli, p, policy)
+	return newProject(ctx, e.cli, p, policy, e.Remote())
 }
 
 // engineErr wraps an API error as an engine failure, naming what failed.
 func engineErr(what string, err error) error {
 	return fmt.Errorf("%s: %w: %w", what, err, engine.ErrEngine)
+}
+
+// Remote reports whether the engine may not be this machine: any endpoint
+// but a unix socket. Local paths (file secrets) are then copied through the
+// API rather than bind-mounted.
+func (e *Engine) Remote() bool {
+	h := e.ep.Host
+	if h == "" {
+		h = e.cli.DaemonHost()
+	}
+	return !strings.HasPrefix(h, "unix://")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
+	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
 )
 
@@ -76,6 +77,11 @@ func (pr *Project) Prepare(ctx context.Context, service string) (engine.Prepared
 			// Someone created that name between our inspect and create
 			// (another run of the project, or by hand).
 			return engine.Prepared{}, fmt.Errorf("create %s: %w (another infractl or docker compose run of this project may be running): %w", spec.name, err, engine.ErrConflict)
+		}
+		if strings.Contains(err.Error(), "bind source path does not exist") {
+			// On a remote engine a local folder is not there.
+			return engine.Prepared{}, fmt.Errorf("service %q: %s: a bind mount's source must exist on the engine's host (%s), not only here: create it there, or use a named volume: %w",
+				service, strings.TrimPrefix(err.Error(), "Error response from daemon: "), pr.cli.DaemonHost(), compose.ErrInvalidProject)
 		}
 		return engine.Prepared{}, fmt.Errorf("create %s: %w", spec.name, classify(err))
 	}

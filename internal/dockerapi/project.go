@@ -41,6 +41,12 @@ var _ engine.Project = (*Project)(nil)
 // container specs; nothing is created yet. fresh names the services that
 // get a new container on every run (inits).
 func NewProject(ctx context.Context, cli *client.Client, p *types.Project, policy map[string]engine.Policy) (*Project, error) {
+	return newProject(ctx, cli, p, policy, false)
+}
+
+// newProject is NewProject; remote says the engine is not this machine's
+// (file secrets and configs are then copied through the API).
+func newProject(ctx context.Context, cli *client.Client, p *types.Project, policy map[string]engine.Policy, remote bool) (*Project, error) {
 	names := p.ServiceNames()
 	var problems []string
 	for _, n := range names {
@@ -136,6 +142,13 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, polic
 				return nil, fmt.Errorf("%w: %w", err, engine.ErrUnsupported)
 			}
 			pr.specs[compose.HookName(n, i)] = spec
+		}
+	}
+	if remote {
+		for _, spec := range pr.specs {
+			if err := spec.forRemote(); err != nil {
+				return nil, fmt.Errorf("%w: %w", err, compose.ErrInvalidProject)
+			}
 		}
 	}
 	return pr, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"os"
 	"path"
 	"slices"
 	"sort"
@@ -163,6 +164,8 @@ type fileCopy struct {
 	Path    string
 	Content []byte
 	Mode    int64
+	// Source is the local file of a file-based secret or config.
+	Source string
 }
 
 // createSpec is everything needed to create one service's container.
@@ -181,6 +184,41 @@ type createSpec struct {
 	healthTimeout time.Duration
 	// hook is set on a pre_start hook's runner.
 	hook *hookRef
+	// objectFiles are the file-based secrets and configs, bind-mounted
+	// from this machine unless the engine is remote (forRemote).
+	objectFiles []fileCopy
+}
+
+// forRemote turns the file-based secrets and configs into copies made
+// through the API: on a remote engine the local path does not exist.
+func (s *createSpec) forRemote() error {
+	if len(s.objectFiles) == 0 {
+		return nil
+	}
+	hc := *s.opts.HostConfig
+	hc.Mounts = nil
+	for _, m := range s.opts.HostConfig.Mounts {
+		keep := true
+		for _, f := range s.objectFiles {
+			if m.Type == mount.TypeBind && m.Target == f.Path && m.Source == f.Source {
+				keep = false
+			}
+		}
+		if keep {
+			hc.Mounts = append(hc.Mounts, m)
+		}
+	}
+	s.opts.HostConfig = &hc
+	s.copies = slices.Clone(s.copies) // a replica's spec shares the array
+	for _, f := range s.objectFiles {
+		b, err := os.ReadFile(f.Source)
+		if err != nil {
+			return fmt.Errorf("service %q: read %s to copy it to the remote engine: %w", s.service, f.Source, err)
+		}
+		s.copies = append(s.copies, fileCopy{Path: f.Path, Content: b, Mode: f.Mode})
+	}
+	s.objectFiles = nil
+	return nil
 }
 
 // buildSpec converts a compose service into container create options.
@@ -446,6 +484,7 @@ func mountObject(p *types.Project, spec *createSpec, hc *container.HostConfig, d
 		return fmt.Errorf("service %q: external %s %q needs swarm; not supported", service, kind, name)
 	case def.File != "":
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: def.File, Target: target, ReadOnly: true})
+		spec.objectFiles = append(spec.objectFiles, fileCopy{Path: target, Mode: perm, Source: def.File})
 	case def.Environment != "":
 		v, ok := p.Environment[def.Environment]
 		if !ok {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/mount"
+
 	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
 )
@@ -59,6 +61,23 @@ secrets:
 	}
 	if spec.name != "p-db-1" || spec.opts.Name != "p-db-1" {
 		t.Errorf("name %q / %q", spec.name, spec.opts.Name)
+	}
+	// On a remote engine the file secret is copied through the API, not
+	// bind-mounted from a path that exists only here.
+	remote := *spec
+	if err := remote.forRemote(); err != nil {
+		t.Fatal(err)
+	}
+	for _, mnt := range remote.opts.HostConfig.Mounts {
+		if mnt.Target == "/run/secrets/db_pw" {
+			t.Errorf("remote: still bind-mounts %s", mnt.Source)
+		}
+	}
+	if i := slices.IndexFunc(remote.copies, func(c fileCopy) bool { return c.Path == "/run/secrets/db_pw" }); i < 0 || string(remote.copies[i].Content) != "pw" {
+		t.Errorf("remote: copies %+v", remote.copies)
+	}
+	if !slices.ContainsFunc(spec.opts.HostConfig.Mounts, func(m mount.Mount) bool { return m.Target == "/run/secrets/db_pw" }) {
+		t.Error("the local spec lost its bind mount")
 	}
 	labels := spec.opts.Config.Labels
 	for k, want := range map[string]string{engine.LabelProject: "p", engine.LabelService: "db", engine.LabelNumber: "1", engine.LabelOneoff: "False", engine.LabelConfigHash: spec.hashes[0]} {
