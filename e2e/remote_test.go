@@ -1,0 +1,209 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pki is a CA, a server certificate for 127.0.0.1 and a client
+// certificate, made for the test.
+type pki struct {
+	dir    string // ca.pem, cert.pem, key.pem (the client's), as DOCKER_CERT_PATH wants
+	pool   *x509.CertPool
+	server tls.Certificate
+}
+
+func newPKI(t *testing.T) pki {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "infractl e2e CA"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	leaf := func(serial int64, usage x509.ExtKeyUsage, ips []net.IP) ([]byte, []byte) {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "infractl e2e"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			ExtKeyUsage: []x509.ExtKeyUsage{usage}, KeyUsage: x509.KeyUsageDigitalSignature, IPAddresses: ips}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kb, _ := x509.MarshalECPrivateKey(k)
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	sCert, sKey := leaf(2, x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")})
+	cCert, cKey := leaf(3, x509.ExtKeyUsageClientAuth, nil)
+	for f, b := range map[string][]byte{"ca.pem": caPEM, "cert.pem": cCert, "key.pem": cKey} {
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	server, err := tls.X509KeyPair(sCert, sKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return pki{dir: dir, pool: pool, server: server}
+}
+
+// tlsEngine serves the local engine's API on 127.0.0.1 behind mutual TLS
+// (a TLS-terminating proxy in front of the socket) and returns its address.
+func tlsEngine(t *testing.T, p pki) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{p.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: p.pool, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if err := c.(*tls.Conn).Handshake(); err != nil {
+					return
+				}
+				up, err := net.Dial("unix", "/var/run/docker.sock")
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() { _, _ = io.Copy(up, c) }()
+				_, _ = io.Copy(c, up)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestE2ERemoteEngineOverMutualTLS: DOCKER_HOST=tcp://... with
+// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH runs up on that endpoint, file
+// secrets copied through the API; a client certificate the server does not
+// trust is exit 3 naming the endpoint.
+func TestE2ERemoteEngineOverMutualTLS(t *testing.T) {
+	p := newPKI(t)
+	addr := tlsEngine(t, p)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "token.txt"), []byte("remote-s3cr3t-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := `services:
+  seed:
+    image: infractl/toolbox:latest
+    restart: "no"
+    secrets: [token]
+    command: ["sh", "-c", "test -s /run/secrets/token && echo seeded with a secret of $$(wc -c < /run/secrets/token) bytes"]
+secrets:
+  token: {file: ./token.txt}
+`
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"-f", filepath.Join(dir, "compose.yaml"), "-p", "e2e-remote-tls"}
+	down(t, flags)
+	t.Cleanup(func() { down(t, flags) })
+	env := []string{"DOCKER_HOST=tcp://" + addr, "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + p.dir}
+	r := infraEnv(t, env, args("up", flags, "--format", "json")...)
+	if r.code != 0 {
+		t.Fatalf("up over TLS: exit %d\n%s", r.code, r.stdout)
+	}
+	v := verdict(t, r.stdout)
+	if !strings.Contains(v.Endpoint, "tcp://"+addr+" (from DOCKER_HOST)") {
+		t.Errorf("verdict endpoint %q", v.Endpoint)
+	}
+	if s := service(t, v, "seed"); s.Outcome != "ok" {
+		t.Errorf("seed: %s %s", s.Outcome, s.Detail)
+	}
+	// The secret was copied in, not bind-mounted from this machine's path.
+	insp := projectInspect(t, "e2e-remote-tls")["seed"]
+	for _, m := range insp.Mounts {
+		if strings.Contains(m.Source, "token.txt") {
+			t.Errorf("the file secret is bind-mounted from %s", m.Source)
+		}
+	}
+	// A client certificate from another CA: the server refuses it.
+	other := newPKI(t)
+	_ = os.WriteFile(filepath.Join(other.dir, "ca.pem"), mustRead(t, filepath.Join(p.dir, "ca.pem")), 0o600)
+	r = infraEnv(t, []string{"DOCKER_HOST=tcp://" + addr, "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + other.dir}, args("up", flags)...)
+	if r.code != 3 || !strings.Contains(r.stderr, "cannot reach the Docker engine at tcp://"+addr) {
+		t.Errorf("untrusted client certificate: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+func mustRead(t *testing.T, f string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestE2EDockerContextSelectedThreeWays: a context made by the real
+// `docker context create` (tcp + TLS) is used when chosen by --context, by
+// DOCKER_CONTEXT and by the config's currentContext (docker context use).
+func TestE2EDockerContextSelectedThreeWays(t *testing.T) {
+	p := newPKI(t)
+	addr := tlsEngine(t, p)
+	cfg := t.TempDir()
+	dockerCLI := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("docker", args...)
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+cfg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	dockerCLI("context", "create", "e2e-tls", "--docker",
+		"host=tcp://"+addr+",ca="+filepath.Join(p.dir, "ca.pem")+",cert="+filepath.Join(p.dir, "cert.pem")+",key="+filepath.Join(p.dir, "key.pem"))
+	base := []string{"DOCKER_CONFIG=" + cfg}
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		from string
+	}{
+		{"--context", base, []string{"--context", "e2e-tls", "version"}, "from --context"},
+		{"DOCKER_CONTEXT", append(base, "DOCKER_CONTEXT=e2e-tls"), []string{"version"}, "from DOCKER_CONTEXT"},
+	} {
+		r := infraEnv(t, tt.env, tt.args...)
+		if r.code != 0 || !strings.Contains(r.stdout, `tcp://`+addr+` (context "e2e-tls", `+tt.from+`)`) || !strings.Contains(r.stdout, "(API 1.") {
+			t.Errorf("%s: exit %d\n%s", tt.name, r.code, r.stdout)
+		}
+	}
+	dockerCLI("context", "use", "e2e-tls")
+	r := infraEnv(t, base, "version")
+	if r.code != 0 || !strings.Contains(r.stdout, `(context "e2e-tls", from currentContext in `+filepath.Join(cfg, "config.json")+`)`) || !strings.Contains(r.stdout, "(API 1.") {
+		t.Errorf("currentContext: exit %d\n%s", r.code, r.stdout)
+	}
+	// And a run through it.
+	flags := project(t, "chain")
+	if r := infraEnv(t, base, args("up", flags)...); r.code != 0 || !strings.Contains(r.stdout, `engine: tcp://`+addr) {
+		t.Errorf("up through the current context: exit %d\n%s", r.code, r.stdout)
+	}
+}
