@@ -30,6 +30,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 e2e: images tools
+	bash scripts/e2e-deps.sh
 	INFRACTL_COMPOSE_DOCKER_CONFIG=$(COMPOSE_DOCKER_CONFIG) CI=$${CI:-true} \
 		$(GO) test -tags e2e -count=1 -timeout 45m -v ./e2e/... 2>&1 | tee .e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit $${PIPESTATUS[0]}
 

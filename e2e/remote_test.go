@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,3 +208,97 @@ func TestE2EDockerContextSelectedThreeWays(t *testing.T) {
 		t.Errorf("up through the current context: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// TestE2ERemoteEngineOverSSH: DOCKER_HOST=ssh://root@<alias> runs `ssh ...
+// docker system dial-stdio` on the "remote" (an sshd on 127.0.0.1 with a
+// test key and known_hosts entry, reached through ~/.ssh/config as the
+// docker CLI would) and up works through it.
+func TestE2ERemoteEngineOverSSH(t *testing.T) {
+	sshd := "/usr/sbin/sshd"
+	if _, err := os.Stat(sshd); err != nil {
+		t.Fatalf("openssh-server is missing (make e2e installs it): %v", err)
+	}
+	dir := t.TempDir()
+	run := func(name string, args ...string) {
+		t.Helper()
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "client"))
+	run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "host"))
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), mustRead(t, filepath.Join(dir, "client.pub")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cfg := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(cfg, []byte(strings.Join([]string{
+		"ListenAddress 127.0.0.1", "Port " + itoa(port), "HostKey " + filepath.Join(dir, "host"),
+		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"), "PermitRootLogin prohibit-password",
+		"PasswordAuthentication no", "StrictModes no", "UsePAM no", "PidFile " + filepath.Join(dir, "sshd.pid"),
+		"SetEnv PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "",
+	}, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.MkdirAll("/run/sshd", 0o755)
+	d := exec.Command(sshd, "-D", "-e", "-f", cfg)
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Process.Kill(); _ = d.Wait() })
+	// known_hosts, and a Host alias in ~/.ssh/config (restored afterwards):
+	// ssh reads the user's config, as for the docker CLI.
+	hostPub := strings.Fields(string(mustRead(t, filepath.Join(dir, "host.pub"))))
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, []byte("[127.0.0.1]:"+itoa(port)+" "+hostPub[0]+" "+hostPub[1]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	home, _ := os.UserHomeDir()
+	sshConfig := filepath.Join(home, ".ssh", "config")
+	old, readErr := os.ReadFile(sshConfig)
+	_ = os.MkdirAll(filepath.Dir(sshConfig), 0o700)
+	block := "Host infractl-e2e-ssh\n  HostName 127.0.0.1\n  Port " + itoa(port) + "\n  User root\n  IdentityFile " + filepath.Join(dir, "client") +
+		"\n  UserKnownHostsFile " + known + "\n  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n\n"
+	if err := os.WriteFile(sshConfig, append([]byte(block), old...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if readErr != nil {
+			_ = os.Remove(sshConfig)
+		} else {
+			_ = os.WriteFile(sshConfig, old, 0o600)
+		}
+	})
+	// sshd is up once it accepts a connection.
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+itoa(port)); err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatal("sshd did not listen")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	env := []string{"DOCKER_HOST=ssh://root@infractl-e2e-ssh"}
+	r := infraEnv(t, env, "version")
+	if r.code != 0 || !strings.Contains(r.stdout, "ssh://root@infractl-e2e-ssh (from DOCKER_HOST)") || !strings.Contains(r.stdout, "(API 1.") {
+		t.Fatalf("version over ssh: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	flags := project(t, "chain")
+	if r := infraEnv(t, env, args("up", flags)...); r.code != 0 || !strings.Contains(r.stdout, "engine: ssh://root@infractl-e2e-ssh") {
+		t.Errorf("up over ssh: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// A host ssh does not know: exit 3, ssh's own words.
+	r = infraEnv(t, []string{"DOCKER_HOST=ssh://root@127.0.0.1:1"}, "up", "-f", filepath.Join(fixture("chain"), "compose.yaml"), "-p", "never-created")
+	if r.code != 3 || !strings.Contains(r.stderr, "ssh") {
+		t.Errorf("unreachable ssh host: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

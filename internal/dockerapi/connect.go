@@ -172,7 +172,7 @@ func newCommandConn(cmd *exec.Cmd) (net.Conn, error) {
 func (c *commandConn) Read(p []byte) (int, error) {
 	n, err := c.out.Read(p)
 	if errors.Is(err, io.EOF) && c.stderr.Len() > 0 {
-		return n, fmt.Errorf("ssh: %s", strings.TrimSpace(c.stderr.String()))
+		return n, fmt.Errorf("ssh: %s", strings.TrimPrefix(strings.TrimSpace(c.stderr.String()), "ssh: "))
 	}
 	return n, err
 }
