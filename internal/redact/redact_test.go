@@ -74,9 +74,7 @@ func TestNoSecretSurvives(t *testing.T) {
 		var parts []string
 		for _, s := range secrets {
 			parts = append(parts, s)
-			for _, l := range strings.Split(s, "\n") {
-				parts = append(parts, l)
-			}
+			parts = append(parts, strings.Split(s, "\n")...)
 		}
 		rng.Shuffle(len(parts), func(a, b int) { parts[a], parts[b] = parts[b], parts[a] })
 		var out strings.Builder
