@@ -221,6 +221,9 @@ func (c *Client) send(ctx context.Context, body []byte) error {
 		return err
 	}
 	backoff := 100 * time.Millisecond
+	// last is Loki's last answer (or the last network error): what a
+	// give-up reports, even when the deadline cut a request short.
+	var last error
 	for attempt := 1; ; attempt++ {
 		zipped := !c.plain.Load()
 		payload := body
@@ -261,9 +264,12 @@ func (c *Client) send(ctx context.Context, body []byte) error {
 		if !retry {
 			return err
 		}
+		if last == nil || ctx.Err() == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("push to %s: gave up after %d attempts within %s: %w", c.base, attempt, c.cfg.Timeout, err)
+			return fmt.Errorf("push to %s: gave up after %d attempts within %s: %w", c.base, attempt, c.cfg.Timeout, last)
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 2*time.Second)

@@ -1,0 +1,152 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// faultCase is testdata/faults/<name>/case.txt: the command, its expected
+// exit code, what its output must and must not say, and optional setup
+// and teardown (a shell command, or "down").
+type faultCase struct {
+	name, what, args, setup, teardown string
+	exit                              int
+	env, out, noout                   []string
+}
+
+func readFaultCase(t *testing.T, dir string) faultCase {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "case.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := faultCase{name: filepath.Base(dir)}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "# ") {
+			c.what = l[2:]
+			continue
+		}
+		k, v, ok := strings.Cut(l, ": ")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "args":
+			c.args = v
+		case "exit":
+			c.exit, _ = strconv.Atoi(v)
+		case "env":
+			c.env = append(c.env, v)
+		case "out":
+			c.out = append(c.out, v)
+		case "noout":
+			c.noout = append(c.noout, v)
+		case "setup":
+			c.setup = v
+		case "teardown":
+			c.teardown = v
+		}
+	}
+	return c
+}
+
+// TestE2EFaults runs every case of testdata/faults against the real
+// engine: the exit code, the one-line cause (exit 2 and 3), what the
+// output must say and must never say (secrets), and that a refused run
+// (exit 2 or 3) created nothing.
+func TestE2EFaults(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(repo, "testdata", "faults", "*"))
+	if err != nil || len(dirs) < 40 {
+		t.Fatalf("%d fault cases (want at least 40): %v", len(dirs), err)
+	}
+	sort.Strings(dirs)
+	clean := 0
+	for _, dir := range dirs {
+		c := readFaultCase(t, dir)
+		t.Run(c.name, func(t *testing.T) {
+			work := t.TempDir()
+			if err := os.CopyFS(work, os.DirFS(dir)); err != nil {
+				t.Fatal(err)
+			}
+			p := "faults-" + c.name
+			if len(p) > 50 {
+				p = p[:50]
+			}
+			args := append(strings.Fields(c.args), "-p", p)
+			file := filepath.Join(work, "compose.yaml")
+			if _, err := os.Stat(file); err == nil {
+				args = append(args, "-f", file)
+			}
+			if c.setup != "" {
+				if out, err := exec.Command("sh", "-c", c.setup).CombinedOutput(); err != nil {
+					t.Fatalf("setup: %v\n%s", err, out)
+				}
+			}
+			t.Cleanup(func() {
+				switch c.teardown {
+				case "":
+				case "down":
+					cmd := exec.Command(infractl, "down", "-v", "-p", p)
+					cmd.Dir = work
+					_ = cmd.Run()
+				default:
+					_ = exec.Command("sh", "-c", c.teardown).Run()
+				}
+			})
+			cmd := exec.Command(infractl, args...)
+			cmd.Dir = work
+			cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), c.env...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			code := 0
+			if err := cmd.Run(); err != nil {
+				ee, ok := err.(*exec.ExitError)
+				if !ok {
+					t.Fatal(err)
+				}
+				code = ee.ExitCode()
+			}
+			all := stdout.String() + stderr.String()
+			ok := true
+			if code != c.exit {
+				ok = false
+				t.Errorf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", c.what, code, c.exit, stdout.String(), stderr.String())
+			}
+			for _, o := range c.out {
+				if !strings.Contains(all, o) {
+					ok = false
+					t.Errorf("%s: output lacks %q:\n%s", c.what, o, all)
+				}
+			}
+			for _, o := range c.noout {
+				if strings.Contains(all, o) {
+					ok = false
+					t.Errorf("%s: output shows %q", c.what, o)
+				}
+			}
+			if c.exit == 2 || c.exit == 3 {
+				if n := strings.Count("\n"+stderr.String(), "\nERROR: "); n != 1 {
+					ok = false
+					t.Errorf("%s: %d ERROR lines, want one:\n%s", c.what, n, stderr.String())
+				}
+				if c.exit == 2 || !strings.Contains(strings.Join(c.env, " "), "DOCKER_HOST") {
+					if cs, ns, vs := projectResources(t, p); cs+ns+vs != 0 {
+						ok = false
+						t.Errorf("%s: a refused run left %d containers, %d networks, %d volumes", c.what, cs, ns, vs)
+					}
+				}
+			}
+			if ok {
+				clean++
+			}
+		})
+	}
+	t.Logf("fault cases: %d, clean: %d", len(dirs), clean)
+}
