@@ -132,6 +132,9 @@ running, prints the partial verdict and exits 130.`,
 			); err != nil {
 				return err
 			}
+			if o.ForceRecreate && o.NoRecreate {
+				return fmt.Errorf("--force-recreate and --no-recreate cannot be used together: one recreates every container, the other none%w", usageSuffix)
+			}
 			opts.Services = services
 			for _, s := range opts.Scale {
 				name, num, ok := strings.Cut(s, "=")
@@ -154,7 +157,6 @@ running, prints the partial verdict and exits 130.`,
 	fl.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove the containers of services the compose file no longer defines (without it they get a warning)")
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 0, "give up the whole run after this long, as Ctrl-C would (0: no bound but --timeout per init)")
 	fl.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed, starting stopped ones, inits included (as docker compose up --no-recreate)")
-	c.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
 	opts.Loki.addFlags(c, f, "loki-url", "push one result line per init step, one for the run, and the inits' redacted log lines to this Loki (http(s)://host:3100)")
 	fl.BoolVar(&opts.Loki.required, "loki-required", false, "fail the run (exit 1) when the push to Loki fails; without it a failed push is a warning in the verdict")
 	fl.BoolP("detach", "d", false, "accepted for docker compose's sake: infractl always returns once the init phase is done, leaving the services running")
