@@ -30,7 +30,8 @@ func newFactory(s IOStreams) *Factory {
 	f.Connect = func(ctx context.Context) (engine.Engine, error) {
 		ep, err := endpoint.Resolve(f.Endpoint, endpoint.Getenv(f.Streams.LookupEnv))
 		if err != nil {
-			return nil, fmt.Errorf("%w%w", err, usageSuffix)
+			// An engine that cannot be reached as configured: exit 3.
+			return nil, fmt.Errorf("%w: %w", err, engine.ErrEngine)
 		}
 		e, err := dockerapi.ConnectTo(ctx, ep, endpoint.Getenv(f.Streams.LookupEnv))
 		if err != nil {

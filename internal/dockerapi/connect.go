@@ -36,14 +36,14 @@ func ConnectTo(ctx context.Context, ep endpoint.Endpoint, env endpoint.Getenv) (
 	case strings.HasPrefix(ep.Host, "ssh://"):
 		dial, err := sshDialer(ep.Host)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", ep, err, endpoint.ErrEndpoint)
+			return nil, fmt.Errorf("%s: %w: %w: %w", ep, err, endpoint.ErrEndpoint, engine.ErrEngine)
 		}
 		opts = append(opts, client.WithHTTPClient(&http.Client{Transport: &http.Transport{DialContext: dial}}),
 			client.WithHost("http://docker.example.com"), client.WithDialContext(dial))
 	case ep.CA != nil || ep.Cert != nil || ep.SkipTLSVerify:
 		cfg, err := contextTLS(ep)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", ep, err, endpoint.ErrEndpoint)
+			return nil, fmt.Errorf("%s: %w: %w: %w", ep, err, endpoint.ErrEndpoint, engine.ErrEngine)
 		}
 		opts = append(opts, client.WithHTTPClient(&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}), client.WithHost(ep.Host))
 	case ep.FromEnvTLS:
@@ -55,7 +55,7 @@ func ConnectTo(ctx context.Context, ep endpoint.Endpoint, env endpoint.Getenv) (
 		if certPath != "" {
 			cfg, err := envTLS(certPath, verify != "")
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w: %w", ep, err, endpoint.ErrEndpoint)
+				return nil, fmt.Errorf("%s: %w: %w: %w", ep, err, endpoint.ErrEndpoint, engine.ErrEngine)
 			}
 			opts = append(opts, client.WithHTTPClient(&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}))
 		}
