@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -302,3 +303,102 @@ func TestE2ERemoteEngineOverSSH(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// plainProxy serves the local engine's API on 127.0.0.1 (no TLS) until
+// cut is called, which closes the listener and every connection: the
+// engine is lost to whoever talks through it.
+func plainProxy(t *testing.T) (addr string, cut func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	closed := false
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("unix", "/var/run/docker.sock")
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			if closed {
+				mu.Unlock()
+				c.Close()
+				up.Close()
+				return
+			}
+			conns = append(conns, c, up)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	cut = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			return
+		}
+		closed = true
+		ln.Close()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	t.Cleanup(cut)
+	return ln.Addr().String(), cut
+}
+
+// TestE2EEngineLostMidRunExits3: the engine goes away while an init runs
+// (its connection is cut): up ends promptly with exit 3, naming the engine,
+// and says the init it started may still run; nothing hangs until
+// --timeout.
+func TestE2EEngineLostMidRunExits3(t *testing.T) {
+	addr, cut := plainProxy(t)
+	flags := project(t, "e2e-slow-init")
+	p := projectName(flags)
+	cmd := exec.Command(infractl, args("up", flags, "--timeout", "10m")...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "DOCKER_HOST=tcp://"+addr)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Once slow-init runs (seen by the test's own client), cut the engine.
+	ctx := t.Context()
+	for {
+		cs, err := projectContainers(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		running := false
+		for _, c := range cs {
+			if c.Labels["com.docker.compose.service"] == "slow-init" && string(c.State) == "running" {
+				running = true
+			}
+		}
+		if running {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cut()
+	err := cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	if code != 3 || !strings.Contains(stderr.String(), "ERROR: engine tcp://"+addr) || !strings.Contains(stderr.String(), "lost the Docker engine") {
+		t.Errorf("exit %d, want 3 naming the engine\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String()+stderr.String(), "may still run") {
+		t.Errorf("the verdict does not say the init may still run:\n%s", stdout.String())
+	}
+}

@@ -235,6 +235,9 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	o.Warnings = f.Streams.ErrOut
 	v, err := up.Run(ctx, eng, m, *o)
 	v.Endpoint = eng.Endpoint()
+	if errors.Is(err, engine.ErrEngine) && !strings.Contains(err.Error(), v.Endpoint) {
+		err = fmt.Errorf("engine %s: %w", v.Endpoint, err)
+	}
 	if lc != nil && len(v.Services) > 0 {
 		opts.Loki.push(ctx, lc, &v)
 	}
