@@ -125,6 +125,26 @@ func TestE2ELokiResultsAreSearchable(t *testing.T) {
 	if c.Status != "pass" {
 		t.Errorf("verify --loki: %s %+v", c.Status, c.Results)
 	}
+	// provision --check, run as an init runs it (in a container on the
+	// project's network), pushes its result too.
+	if out, err := exec.Command("docker", "network", "connect", "--alias", "loki", p+"_default", "infractl-e2e-loki").CombinedOutput(); err != nil {
+		t.Fatalf("connect Loki to the project: %v\n%s", err, out)
+	}
+	prov := exec.Command("docker", "run", "--rm", "--network", p+"_default", "-v", demo+":/project:ro", "infractl/infractl:latest",
+		"provision", "-f", "/project/compose.yaml", "--env-file", "/project/.env.example", "-p", p, "--service", "minio-create-buckets", "--check", "--loki-url", "http://loki:3100", "--loki-required")
+	if out, err := prov.CombinedOutput(); err != nil {
+		t.Fatalf("provision --check --loki-url: %v\n%s", err, out)
+	}
+	found := false
+	for _, l := range lokiQuery(t, url, fmt.Sprintf(`{compose_project=%q, compose_service="minio-create-buckets", kind="result"}`, p)) {
+		var pl loki.ProvisionLine
+		if json.Unmarshal([]byte(l.Line), &pl) == nil && pl.Command == "provision --check" && pl.OK && len(pl.Items) > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no provision --check result line in Loki")
+	}
 	// Wiped: a new, empty Loki.
 	url = startLoki(t, "infractl-e2e-loki")
 	rv = infra(t, args("verify", flags, "--format", "json", "--loki", url)...)

@@ -1,15 +1,22 @@
 package cli
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/loki"
 	"github.com/infractl/infractl/internal/provision"
+	"github.com/infractl/infractl/internal/report"
 )
 
 func newProvisionCommand(f *Factory) *cobra.Command {
@@ -17,6 +24,7 @@ func newProvisionCommand(f *Factory) *cobra.Command {
 		services []string
 		req      provision.Request
 		format   string
+		lk       lokiOptions
 	)
 	c := &cobra.Command{
 		Use:   "provision",
@@ -57,12 +65,25 @@ resource or drift.`,
 				return err
 			}
 			ctx := cmd.Context()
+			lc, err := lk.client(f)
+			if err != nil {
+				return err
+			}
 			m, err := f.LoadModel(ctx)
 			if err != nil {
 				return err
 			}
 			req.Services = services
+			byService := map[string][]any{}
+			okByService := map[string]bool{}
 			all, bad, err := provision.Run(ctx, m, req, func(service string, it provision.Item) {
+				byService[service] = append(byService[service], it)
+				if _, seen := okByService[service]; !seen {
+					okByService[service] = true
+				}
+				if it.Bad() {
+					okByService[service] = false
+				}
 				if format != "text" {
 					return
 				}
@@ -72,6 +93,27 @@ resource or drift.`,
 				}
 				fmt.Fprintln(f.Streams.Out)
 			})
+			if lc != nil && len(byService) > 0 {
+				// Searchable in Loki (SPEC-INFRA-03 §9), as up's results.
+				run := make([]byte, 8)
+				_, _ = rand.Read(run)
+				command := "provision"
+				if req.Check {
+					command += " --check"
+				}
+				var lines []loki.ProvisionLine
+				for _, s := range slices.Sorted(maps.Keys(byService)) {
+					lines = append(lines, loki.ProvisionLine{Run: hex.EncodeToString(run), Command: command, Service: s, OK: okByService[s] && err == nil,
+						Items: byService[s], Requirements: []string{report.ReqAudit, report.ReqIdempotent}})
+				}
+				if _, perr := lc.Push(context.WithoutCancel(ctx), loki.ProvisionStreams(m.Project.Name, lines, time.Now())); perr != nil {
+					fmt.Fprintf(f.Streams.ErrOut, "WARNING loki: push to %s failed, the results are not in Loki: %v\n", lc.URL(), perr)
+					if lk.required && err == nil {
+						err = fmt.Errorf("--loki-required: push to %s failed: %w%w", lc.URL(), perr, silentErr{ErrChecksFailed})
+						bad = true
+					}
+				}
+			}
 			var be *provision.BackendError
 			switch {
 			case errors.Is(err, provision.ErrDeclaration):
@@ -103,5 +145,7 @@ resource or drift.`,
 	fl.StringVar(&format, "format", "text", "output format: text or json")
 	fl.IntVar(&req.Retry.MaxRetries, "max-retries", 30, "attempts to reach each backend before giving up")
 	fl.DurationVar(&req.Retry.Deadline, "deadline", 2*time.Minute, "give up on a backend after this long")
+	lk.addFlags(c, f, "loki-url", "push one result line per provisioned service (its resources and their status) to this Loki")
+	fl.BoolVar(&lk.required, "loki-required", false, "exit 1 when the push to Loki fails")
 	return c
 }

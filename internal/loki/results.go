@@ -97,3 +97,27 @@ func Streams(v report.Verdict, run string, end time.Time) []Stream {
 		Entries: []Entry{{Time: end, Line: string(line)}}})
 	return out
 }
+
+// ProvisionLine is the line `infractl provision` pushes for one service.
+type ProvisionLine struct {
+	Run          string   `json:"run"`
+	Command      string   `json:"command"` // provision or provision --check
+	Service      string   `json:"service"`
+	OK           bool     `json:"ok"`
+	Items        []any    `json:"items"`
+	Requirements []string `json:"requirements"`
+}
+
+// ProvisionStreams is what `infractl provision` pushes: one result line
+// per service it provisioned (or checked), labelled like up's.
+func ProvisionStreams(project string, lines []ProvisionLine, at time.Time) []Stream {
+	var out []Stream
+	for _, l := range lines {
+		b, _ := json.Marshal(l)
+		out = append(out, Stream{
+			Labels:  map[string]string{LabelProject: project, LabelService: l.Service, LabelSource: Source, LabelKind: KindResult},
+			Entries: []Entry{{Time: at, Line: string(b)}},
+		})
+	}
+	return out
+}
