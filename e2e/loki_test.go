@@ -127,10 +127,10 @@ func TestE2ELokiResultsAreSearchable(t *testing.T) {
 	}
 	// provision --check, run as an init runs it (in a container on the
 	// project's network), pushes its result too.
-	if out, err := exec.Command("docker", "network", "connect", "--alias", "loki", p+"_default", "infractl-e2e-loki").CombinedOutput(); err != nil {
+	if out, err := exec.Command("docker", "network", "connect", "--alias", "loki", p+"_infra_net", "infractl-e2e-loki").CombinedOutput(); err != nil {
 		t.Fatalf("connect Loki to the project: %v\n%s", err, out)
 	}
-	prov := exec.Command("docker", "run", "--rm", "--network", p+"_default", "-v", demo+":/project:ro", "infractl/infractl:latest",
+	prov := exec.Command("docker", "run", "--rm", "--network", p+"_infra_net", "-v", demo+":/project:ro", "infractl/infractl:latest",
 		"provision", "-f", "/project/compose.yaml", "--env-file", "/project/.env.example", "-p", p, "--service", "minio-create-buckets", "--check", "--loki-url", "http://loki:3100", "--loki-required")
 	if out, err := prov.CombinedOutput(); err != nil {
 		t.Fatalf("provision --check --loki-url: %v\n%s", err, out)

@@ -100,3 +100,42 @@ func TestE2EUpKeepsTheLogOfATTYInit(t *testing.T) {
 		t.Errorf("log of the tty init:\n%s", logs)
 	}
 }
+
+// TestE2EHungProbesAreKilled: a backend whose healthcheck hangs: infractl's
+// probes time out (1 s) and are killed inside the backend, as Docker kills
+// its own healthcheck; after 8 s of probing every 250 ms, no more than a
+// few probe processes remain (one in flight, Docker's own).
+func TestE2EHungProbesAreKilled(t *testing.T) {
+	dir := t.TempDir()
+	yaml := `services:
+  db:
+    image: infractl/toolbox:latest
+    command: ["sleep", "3600"]
+    stop_signal: SIGKILL
+    healthcheck: {test: ["CMD", "sleep", "300"], interval: 30s, timeout: 1s}
+  db-init:
+    image: infractl/toolbox:latest
+    restart: "no"
+    command: ["true"]
+    depends_on: {db: {condition: service_healthy}}
+`
+	file := dir + "/compose.yaml"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"-f", file, "-p", "e2e-hung-probes"}
+	down(t, flags)
+	t.Cleanup(func() { down(t, flags) })
+	r := infra(t, args("up", flags, "--ready-timeout", "8s")...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (db never ready)\n%s", r.code, r.stdout)
+	}
+	out, err := exec.Command("docker", "top", "e2e-hung-probes-db-1", "-o", "pid,args").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleeps := strings.Count(string(out), "sleep 300")
+	if sleeps > 2 {
+		t.Errorf("%d hung probe processes left in the backend (Docker keeps at most one of its own):\n%s", sleeps, out)
+	}
+}
