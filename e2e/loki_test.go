@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -176,5 +177,50 @@ func TestE2ELokiOutageDoesNotFailTheRun(t *testing.T) {
 	r = infra(t, args("up", flags, "--loki-url", url, "--loki-timeout", "2s", "--loki-required")...)
 	if r.code != 1 || !strings.Contains(r.stdout, "loki: push to "+url+" failed (--loki-required)") {
 		t.Errorf("--loki-required: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestE2ELokiDriverAndResultsSideBySide: inits logging through the Docker
+// Loki logging driver (managed plugin loki, from the same Loki module) and
+// up --loki-url: the init's raw output (from the driver) and infractl's
+// result are found under the same compose_project and compose_service.
+func TestE2ELokiDriverAndResultsSideBySide(t *testing.T) {
+	if out, err := exec.Command("docker", "plugin", "inspect", "loki", "--format", "{{.Enabled}}").Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
+		t.Fatalf("the loki logging driver plugin is not installed (make images installs it): %v %s", err, out)
+	}
+	url := startLoki(t, "infractl-e2e-loki-driver")
+	flags := project(t, "e2e-loki-driver")
+	p := projectName(flags)
+	env := []string{"LOKI_PUSH_URL=" + url + "/loki/api/v1/push"}
+	t.Cleanup(func() { // down needs the file to load
+		cmd := exec.Command(infractl, append([]string{"down", "-v"}, flags...)...)
+		cmd.Env = append(os.Environ(), env...)
+		_ = cmd.Run()
+	})
+	r := infraEnv(t, env, args("up", flags, "--format", "json", "--loki-url", url)...)
+	if r.code != 0 {
+		t.Fatalf("up: exit %d\n%s", r.code, r.stdout)
+	}
+	// Docker keeps no local copy of a loki-driver container's output here
+	// (engine 20.10; the v1.6 driver refuses the cache options), so the
+	// init's lines are found in Loki, not in infractl's log file.
+	var raw, result bool
+	for range 20 { // the driver ships asynchronously
+		raw, result = false, false
+		for _, l := range lokiQuery(t, url, fmt.Sprintf(`{compose_project=%q, compose_service="db-init"}`, p)) {
+			switch {
+			case l.Labels["source"] == "infractl" && l.Labels["kind"] == "result":
+				result = true
+			case l.Labels["source"] != "infractl" && strings.Contains(l.Line, "raw output of db-init"):
+				raw = true
+			}
+		}
+		if raw && result {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !raw || !result {
+		t.Errorf("side by side in Loki: driver's raw line %v, infractl's result %v", raw, result)
 	}
 }

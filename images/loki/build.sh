@@ -11,7 +11,12 @@ root="$(cd "$here/../.." && pwd)"
 version="${LOKI_VERSION:-v1.6.1}"
 image="$IMAGE_PREFIX/loki:latest"
 hash="$(inputs_hash "$here/build.sh" "$here/loki.yaml" "version=$version")"
-if up_to_date "$image" "$hash"; then log "$image up to date"; exit 0; fi
+# The Docker Loki logging driver from the same module, as a managed plugin
+# named loki (logging: {driver: loki}); its description carries the hash.
+plugin_up_to_date() {
+  docker plugin inspect loki --format '{{.Config.Description}} {{.Enabled}}' 2>/dev/null | grep -qF "inputs $hash) true"
+}
+if up_to_date "$image" "$hash" && plugin_up_to_date; then log "$image and the loki logging driver up to date"; exit 0; fi
 mod="$root/.tools/loki"
 mkdir -p "$mod"
 cat >"$mod/go.mod" <<'GOMOD'
@@ -34,8 +39,10 @@ GOMOD
 log "building Loki $version (first time: 2-5 minutes)"
 # The newer reflect2 and json-iterator: with the ones Loki pins, the binary
 # accepts a push and then crashes on the first query.
-(cd "$mod" && go get "github.com/grafana/loki/cmd/loki@$version" github.com/modern-go/reflect2@v1.0.2 github.com/json-iterator/go@v1.1.12 >"$mod/get.log" 2>&1 &&
-  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$mod/loki" github.com/grafana/loki/cmd/loki) || { tail -20 "$mod/get.log" >&2; exit 1; }
+(cd "$mod" && go get "github.com/grafana/loki/cmd/loki@$version" "github.com/grafana/loki/cmd/docker-driver@$version" \
+    github.com/modern-go/reflect2@v1.0.2 github.com/json-iterator/go@v1.1.12 >"$mod/get.log" 2>&1 &&
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$mod/loki" github.com/grafana/loki/cmd/loki &&
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$mod/docker-driver" github.com/grafana/loki/cmd/docker-driver) || { tail -20 "$mod/get.log" >&2; exit 1; }
 ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
 cp "$mod/loki" /bin/busybox "$here/loki.yaml" "$ctx/"
@@ -50,5 +57,26 @@ EXPOSE 3100
 HEALTHCHECK --interval=1s --timeout=2s --retries=60 CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3100/ready"]
 ENTRYPOINT ["/usr/local/bin/loki", "-config.file=/etc/loki/loki.yaml", "-target=all"]
 DOCKERFILE
-DOCKER_BUILDKIT=0 docker build -q --label "infractl.inputs=$hash" -t "$image" "$ctx" >"$ctx/build.log" 2>&1 || { cat "$ctx/build.log" >&2; exit 1; }
-log "built $image"
+if ! up_to_date "$image" "$hash"; then
+  DOCKER_BUILDKIT=0 docker build -q --label "infractl.inputs=$hash" -t "$image" "$ctx" >"$ctx/build.log" 2>&1 || { cat "$ctx/build.log" >&2; exit 1; }
+  log "built $image"
+fi
+if ! plugin_up_to_date; then
+  pdir="$ctx/plugin"
+  mkdir -p "$pdir/rootfs/bin" "$pdir/rootfs/tmp" "$pdir/rootfs/etc"
+  cp "$mod/docker-driver" "$pdir/rootfs/bin/docker-driver"
+  cat >"$pdir/config.json" <<JSON
+{
+  "description": "Loki Logging Driver $version (infractl inputs $hash)",
+  "documentation": "https://github.com/grafana/loki/tree/$version/cmd/docker-driver",
+  "entrypoint": ["/bin/docker-driver"],
+  "network": {"type": "host"},
+  "interface": {"types": ["docker.logdriver/1.0"], "socket": "loki.sock"},
+  "env": [{"name": "LOG_LEVEL", "description": "plugin log level", "value": "info", "settable": ["value"]}]
+}
+JSON
+  docker plugin disable -f loki >/dev/null 2>&1 || true
+  docker plugin rm -f loki >/dev/null 2>&1 || true
+  docker plugin create loki "$pdir" >/dev/null && docker plugin enable loki >/dev/null || { log "cannot install the loki logging driver plugin"; exit 1; }
+  log "installed the loki logging driver (managed plugin loki)"
+fi

@@ -230,6 +230,19 @@ func (o *observer) ProbeContainer(ctx context.Context, c engine.Container) (bool
 
 // Logs returns a container's demultiplexed stdout and stderr, merged.
 func (o *observer) Logs(ctx context.Context, id string) ([]byte, error) {
+	insp, err := o.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, engineErr("inspect "+id, err)
+	}
+	tty := insp.Container.Config != nil && insp.Container.Config.Tty
+	// A logging driver that ships elsewhere (loki, ...) may leave nothing
+	// to read back (no dual-logging cache on engine 20.10 with the Loki 1.6
+	// driver): the answer is then empty, and the lines are where the driver
+	// sent them.
+	return o.readLogs(ctx, id, tty)
+}
+
+func (o *observer) readLogs(ctx context.Context, id string, tty bool) ([]byte, error) {
 	rc, err := o.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
 	if err != nil {
 		return nil, engineErr("logs of "+id, err)
@@ -238,7 +251,7 @@ func (o *observer) Logs(ctx context.Context, id string) ([]byte, error) {
 	var out bytes.Buffer
 	// A container with a TTY has one raw stream, not stdout and stderr
 	// multiplexed: read it as it is.
-	if insp, err := o.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err == nil && insp.Container.Config != nil && insp.Container.Config.Tty {
+	if tty {
 		if _, err := io.Copy(&out, rc); err != nil {
 			return out.Bytes(), engineErr("logs of "+id, err)
 		}
