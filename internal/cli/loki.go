@@ -55,9 +55,7 @@ func (o *lokiOptions) client(f *Factory) (*loki.Client, error) {
 // push sends a run's results; its outcome goes into the verdict, and a
 // failure fails the run only when required.
 func (o *lokiOptions) push(ctx context.Context, c *loki.Client, v *report.Verdict) {
-	run := make([]byte, 8)
-	_, _ = rand.Read(run)
-	n, err := c.Push(context.WithoutCancel(ctx), loki.Streams(*v, hex.EncodeToString(run), time.Now()))
+	n, err := c.Push(context.WithoutCancel(ctx), loki.Streams(*v, runID(), time.Now()))
 	v.Loki = &report.LokiPush{URL: c.URL(), Lines: n, Required: o.required}
 	if err != nil {
 		v.Loki.Error = err.Error()
@@ -65,4 +63,12 @@ func (o *lokiOptions) push(ctx context.Context, c *loki.Client, v *report.Verdic
 			v.OK = false
 		}
 	}
+}
+
+// runID names one run in the lines it pushes (not a label: it would be of
+// high cardinality).
+func runID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

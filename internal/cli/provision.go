@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,15 +93,14 @@ resource or drift.`,
 			})
 			if lc != nil && len(byService) > 0 {
 				// Searchable in Loki (SPEC-INFRA-03 §9), as up's results.
-				run := make([]byte, 8)
-				_, _ = rand.Read(run)
+				run := runID()
 				command := "provision"
 				if req.Check {
 					command += " --check"
 				}
 				var lines []loki.ProvisionLine
 				for _, s := range slices.Sorted(maps.Keys(byService)) {
-					lines = append(lines, loki.ProvisionLine{Run: hex.EncodeToString(run), Command: command, Service: s, OK: okByService[s] && err == nil,
+					lines = append(lines, loki.ProvisionLine{Run: run, Command: command, Service: s, OK: okByService[s] && err == nil,
 						Items: byService[s], Requirements: []string{report.ReqAudit, report.ReqIdempotent}})
 				}
 				if _, perr := lc.Push(context.WithoutCancel(ctx), loki.ProvisionStreams(m.Project.Name, lines, time.Now())); perr != nil {

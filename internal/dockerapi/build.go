@@ -160,67 +160,65 @@ func contextTar(dir, dockerfile string) (*os.File, error) {
 		return nil, err
 	}
 	tw := tar.NewWriter(tmp)
-	{
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, err := filepath.Rel(dir, path)
-			if err != nil || rel == "." {
-				return err
-			}
-			rel = filepath.ToSlash(rel)
-			if !keep[rel] {
-				excluded, err := pm.MatchesOrParentMatches(rel)
-				if err != nil {
-					return err
-				}
-				if excluded {
-					if d.IsDir() && !pm.Exclusions() {
-						return filepath.SkipDir
-					}
-					return nil
-				}
-			}
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			link := ""
-			if info.Mode()&fs.ModeSymlink != 0 {
-				if link, err = os.Readlink(path); err != nil {
-					return err
-				}
-			}
-			hdr, err := tar.FileInfoHeader(info, link)
-			if err != nil {
-				return err
-			}
-			hdr.Name = rel
-			if d.IsDir() {
-				hdr.Name += "/"
-			}
-			hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-			if err := tw.WriteHeader(hdr); err != nil {
-				return err
-			}
-			if info.Mode().IsRegular() {
-				f, err := os.Open(path)
-				if err != nil {
-					return err
-				}
-				_, err = io.Copy(tw, f)
-				f.Close()
-				return err
-			}
-			return nil
-		})
-		if err == nil {
-			err = tw.Close()
-		}
+	walk := func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return fail(err)
+			return err
 		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if !keep[rel] {
+			excluded, err := pm.MatchesOrParentMatches(rel)
+			if err != nil {
+				return err
+			}
+			if excluded {
+				if d.IsDir() && !pm.Exclusions() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		link := ""
+		if info.Mode()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(path); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return err
+		}
+		hdr.Name = rel
+		if d.IsDir() {
+			hdr.Name += "/"
+		}
+		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(tw, f)
+			f.Close()
+			return err
+		}
+		return nil
+	}
+	if err := filepath.WalkDir(dir, walk); err != nil {
+		return fail(err)
+	}
+	if err := tw.Close(); err != nil {
+		return fail(err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fail(err)

@@ -30,23 +30,6 @@ type Engine struct {
 
 var _ engine.Engine = (*Engine)(nil)
 
-// Connect returns the engine configured from the environment (DOCKER_HOST,
-// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION) with API version
-// negotiation, and checks that it answers. It works against engine API 1.41
-// (Debian's docker.io 20.10) and current Docker.
-func Connect(ctx context.Context) (*Engine, error) {
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		return nil, fmt.Errorf("docker client: %w: %w", err, engine.ErrEngine)
-	}
-	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("cannot reach the Docker engine at %s: %w (is dockerd running? set DOCKER_HOST to point elsewhere): %w",
-			cli.DaemonHost(), err, engine.ErrEngine)
-	}
-	return &Engine{cli: cli}, nil
-}
-
 // Endpoint is the engine's address.
 func (e *Engine) Endpoint() string {
 	if e.ep.Host != "" {

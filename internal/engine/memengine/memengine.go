@@ -411,6 +411,15 @@ func (pr *Project) ContainerName(service string) string {
 	return fmt.Sprintf("%s-%s-%d", pr.name, svc, k)
 }
 
+// service is the project's configuration of a service, when it has a model.
+func (pr *Project) service(name string) (types.ServiceConfig, bool) {
+	if pr.p == nil {
+		return types.ServiceConfig{}, false
+	}
+	sc, ok := pr.p.Services[name]
+	return sc, ok
+}
+
 // EnsureResources creates the project's default network, refusing one of
 // that name that is not the project's.
 func (pr *Project) EnsureResources(context.Context) ([]string, error) {
@@ -520,10 +529,8 @@ func (pr *Project) Prepare(_ context.Context, service string) (engine.Prepared, 
 	labels := pr.labels(service, false)
 	labels[engine.LabelNumber] = strconv.Itoa(number)
 	id = e.create(name, service, labels)
-	if pr.p != nil {
-		if sc, ok := pr.p.Services[service]; ok {
-			e.byID[id].restart = compose.Restart(sc)
-		}
+	if sc, ok := pr.service(service); ok && e.behaviors[service].Restart == "" {
+		e.byID[id].restart = compose.Restart(sc)
 	}
 	return engine.Prepared{ID: id, Healthcheck: e.behaviors[service].Healthcheck}, nil
 }
