@@ -9,7 +9,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/infractl/infractl/internal/engine"
 )
 
 // faultCase is testdata/faults/<name>/case.txt: the command, its expected
@@ -22,6 +26,11 @@ type faultCase struct {
 	// created: the run itself happened (exit 2 came after it, e.g. an
 	// output that cannot be written), so the project's things exist.
 	created bool
+	// signal (INT, TERM) is sent once a container of the project whose
+	// service is signalWhen, or whose name ends in -<signalWhen> (a hook
+	// runner), runs; afterwards exactly the services in running run.
+	signal, signalWhen string
+	running            []string
 }
 
 func readFaultCase(t *testing.T, dir string) faultCase {
@@ -57,6 +66,12 @@ func readFaultCase(t *testing.T, dir string) faultCase {
 			c.teardown = v
 		case "created":
 			c.created = v == "yes"
+		case "signal":
+			c.signal = v
+		case "signal-when":
+			c.signalWhen = v
+		case "running":
+			c.running = strings.Fields(v)
 		}
 	}
 	return c
@@ -111,7 +126,13 @@ func TestE2EFaults(t *testing.T) {
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			code := 0
-			if err := cmd.Run(); err != nil {
+			var err error
+			if c.signal == "" {
+				err = cmd.Run()
+			} else {
+				err = runAndSignal(t, cmd, p, c)
+			}
+			if err != nil {
 				ee, ok := err.(*exec.ExitError)
 				if !ok {
 					t.Fatal(err)
@@ -148,10 +169,73 @@ func TestE2EFaults(t *testing.T) {
 					}
 				}
 			}
+			if c.signal != "" {
+				if got := runningServices(t, p); strings.Join(got, " ") != strings.Join(c.running, " ") {
+					ok = false
+					t.Errorf("%s: running afterwards %v, want %v (inits and hooks stopped, backends left)", c.what, got, c.running)
+				}
+			}
 			if ok {
 				clean++
 			}
 		})
 	}
 	t.Logf("fault cases: %d, clean: %d", len(dirs), clean)
+}
+
+// runAndSignal starts cmd, waits until the container the case names runs
+// (seen by the test's own client), sends the signal and waits for the end.
+func runAndSignal(t *testing.T, cmd *exec.Cmd, p string, c faultCase) error {
+	t.Helper()
+	sig := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM}[c.signal]
+	if sig == 0 || c.signalWhen == "" {
+		t.Fatalf("signal %q when %q: want INT or TERM, and a container", c.signal, c.signalWhen)
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	give := time.After(2 * time.Minute)
+	for {
+		cs, err := projectContainers(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ct := range cs {
+			name := strings.TrimPrefix(ct.Names[0], "/")
+			if ct.State == "running" && (ct.Labels[engine.LabelService] == c.signalWhen && ct.Labels[engine.LabelHook] == "" || strings.HasSuffix(name, "-"+c.signalWhen)) {
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				return <-exited
+			}
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("%s: ended (%v) before %s ran", c.what, err, c.signalWhen)
+		case <-give:
+			_ = cmd.Process.Kill()
+			t.Fatalf("%s: %s never ran", c.what, c.signalWhen)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// runningServices are the services of the project with a running
+// container (hook runners count as their service), sorted.
+func runningServices(t *testing.T, p string) []string {
+	t.Helper()
+	cs, err := projectContainers(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range cs {
+		if c.State == "running" {
+			out = append(out, c.Labels[engine.LabelService])
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -148,6 +148,9 @@ secrets:
 			t.Errorf("the file secret is bind-mounted from %s", m.Source)
 		}
 	}
+	// up, verify --audit and down of a stack with secrets, a gated init and
+	// declared resources, through the same endpoint.
+	remoteRoundTrip(t, env, nil, "tcp://"+addr+" (from DOCKER_HOST)")
 	// A client certificate from another CA: the server refuses it.
 	other := newPKI(t)
 	_ = os.WriteFile(filepath.Join(other.dir, "ca.pem"), mustRead(t, filepath.Join(p.dir, "ca.pem")), 0o600)
@@ -168,7 +171,8 @@ func mustRead(t *testing.T, f string) []byte {
 
 // TestE2EDockerContextSelectedThreeWays: a context made by the real
 // `docker context create` (tcp + TLS) is used when chosen by --context, by
-// DOCKER_CONTEXT and by the config's currentContext (docker context use).
+// DOCKER_CONTEXT and by the config's currentContext (docker context use):
+// version names it, and up, verify --audit and down run through it.
 func TestE2EDockerContextSelectedThreeWays(t *testing.T) {
 	p := newPKI(t)
 	addr := tlsEngine(t, p)
@@ -185,28 +189,26 @@ func TestE2EDockerContextSelectedThreeWays(t *testing.T) {
 		"host=tcp://"+addr+",ca="+filepath.Join(p.dir, "ca.pem")+",cert="+filepath.Join(p.dir, "cert.pem")+",key="+filepath.Join(p.dir, "key.pem"))
 	base := []string{"DOCKER_CONFIG=" + cfg}
 	for _, tt := range []struct {
-		name string
-		env  []string
-		args []string
-		from string
+		name   string
+		env    []string
+		global []string
+		from   string
 	}{
-		{"--context", base, []string{"--context", "e2e-tls", "version"}, "from --context"},
-		{"DOCKER_CONTEXT", append(base, "DOCKER_CONTEXT=e2e-tls"), []string{"version"}, "from DOCKER_CONTEXT"},
+		{"--context", base, []string{"--context", "e2e-tls"}, "from --context"},
+		{"DOCKER_CONTEXT", append(base, "DOCKER_CONTEXT=e2e-tls"), nil, "from DOCKER_CONTEXT"},
+		{"currentContext", base, nil, "from currentContext in " + filepath.Join(cfg, "config.json")},
 	} {
-		r := infraEnv(t, tt.env, tt.args...)
-		if r.code != 0 || !strings.Contains(r.stdout, `tcp://`+addr+` (context "e2e-tls", `+tt.from+`)`) || !strings.Contains(r.stdout, "(API 1.") {
-			t.Errorf("%s: exit %d\n%s", tt.name, r.code, r.stdout)
-		}
-	}
-	dockerCLI("context", "use", "e2e-tls")
-	r := infraEnv(t, base, "version")
-	if r.code != 0 || !strings.Contains(r.stdout, `(context "e2e-tls", from currentContext in `+filepath.Join(cfg, "config.json")+`)`) || !strings.Contains(r.stdout, "(API 1.") {
-		t.Errorf("currentContext: exit %d\n%s", r.code, r.stdout)
-	}
-	// And a run through it.
-	flags := project(t, "chain")
-	if r := infraEnv(t, base, args("up", flags)...); r.code != 0 || !strings.Contains(r.stdout, `engine: tcp://`+addr) {
-		t.Errorf("up through the current context: exit %d\n%s", r.code, r.stdout)
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "currentContext" {
+				dockerCLI("context", "use", "e2e-tls")
+			}
+			want := `tcp://` + addr + ` (context "e2e-tls", ` + tt.from + `)`
+			r := infraEnv(t, tt.env, append(tt.global, "version")...)
+			if r.code != 0 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "(API 1.") {
+				t.Errorf("version: exit %d\n%s", r.code, r.stdout)
+			}
+			remoteRoundTrip(t, tt.env, tt.global, want)
+		})
 	}
 }
 
@@ -236,13 +238,21 @@ func TestE2ERemoteEngineOverSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second port where the "remote" host has no docker on its PATH.
+	noDocker := ln2.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	ln2.Close()
 	cfg := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(cfg, []byte(strings.Join([]string{
-		"ListenAddress 127.0.0.1", "Port " + itoa(port), "HostKey " + filepath.Join(dir, "host"),
+		"ListenAddress 127.0.0.1", "Port " + itoa(port), "Port " + itoa(noDocker), "HostKey " + filepath.Join(dir, "host"),
 		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"), "PermitRootLogin prohibit-password",
 		"PasswordAuthentication no", "StrictModes no", "UsePAM no", "PidFile " + filepath.Join(dir, "sshd.pid"),
-		"SetEnv PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "",
+		"SetEnv PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+		"Match LocalPort " + itoa(noDocker), "  SetEnv PATH=/var/empty", "",
 	}, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -256,15 +266,19 @@ func TestE2ERemoteEngineOverSSH(t *testing.T) {
 	// ssh reads the user's config, as for the docker CLI.
 	hostPub := strings.Fields(string(mustRead(t, filepath.Join(dir, "host.pub"))))
 	known := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(known, []byte("[127.0.0.1]:"+itoa(port)+" "+hostPub[0]+" "+hostPub[1]+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(known, []byte("[127.0.0.1]:"+itoa(port)+" "+hostPub[0]+" "+hostPub[1]+"\n"+
+		"[127.0.0.1]:"+itoa(noDocker)+" "+hostPub[0]+" "+hostPub[1]+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	home, _ := os.UserHomeDir()
 	sshConfig := filepath.Join(home, ".ssh", "config")
 	old, readErr := os.ReadFile(sshConfig)
 	_ = os.MkdirAll(filepath.Dir(sshConfig), 0o700)
-	block := "Host infractl-e2e-ssh\n  HostName 127.0.0.1\n  Port " + itoa(port) + "\n  User root\n  IdentityFile " + filepath.Join(dir, "client") +
-		"\n  UserKnownHostsFile " + known + "\n  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n\n"
+	hostBlock := func(alias string, port int) string {
+		return "Host " + alias + "\n  HostName 127.0.0.1\n  Port " + itoa(port) + "\n  User root\n  IdentityFile " + filepath.Join(dir, "client") +
+			"\n  UserKnownHostsFile " + known + "\n  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n\n"
+	}
+	block := hostBlock("infractl-e2e-ssh", port) + hostBlock("infractl-e2e-ssh-nodocker", noDocker)
 	if err := os.WriteFile(sshConfig, append([]byte(block), old...), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -291,14 +305,21 @@ func TestE2ERemoteEngineOverSSH(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "ssh://root@infractl-e2e-ssh (from DOCKER_HOST)") || !strings.Contains(r.stdout, "(API 1.") {
 		t.Fatalf("version over ssh: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	flags := project(t, "chain")
-	if r := infraEnv(t, env, args("up", flags)...); r.code != 0 || !strings.Contains(r.stdout, "engine: ssh://root@infractl-e2e-ssh") {
-		t.Errorf("up over ssh: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
+	remoteRoundTrip(t, env, nil, "ssh://root@infractl-e2e-ssh (from DOCKER_HOST)")
 	// A host ssh does not know: exit 3, ssh's own words.
 	r = infraEnv(t, []string{"DOCKER_HOST=ssh://root@127.0.0.1:1"}, "up", "-f", filepath.Join(fixture("chain"), "compose.yaml"), "-p", "never-created")
 	if r.code != 3 || !strings.Contains(r.stderr, "ssh") {
 		t.Errorf("unreachable ssh host: exit %d\n%s", r.code, r.stderr)
+	}
+	// A host that lets us in but has no docker: exit 3, one line naming
+	// the endpoint and what the host said, nothing created.
+	r = infraEnv(t, []string{"DOCKER_HOST=ssh://root@infractl-e2e-ssh-nodocker"}, "up", "-f", filepath.Join(fixture("chain"), "compose.yaml"), "-p", "never-created")
+	if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); r.code != 3 || len(lines) != 1 ||
+		!strings.Contains(r.stderr, "ssh://root@infractl-e2e-ssh-nodocker") || !strings.Contains(r.stderr, "no docker command on its PATH") {
+		t.Errorf("ssh host without docker: exit %d\n%s", r.code, r.stderr)
+	}
+	if c, n, v := projectResources(t, "never-created"); c+n+v != 0 {
+		t.Errorf("a refused run created %d containers, %d networks, %d volumes", c, n, v)
 	}
 }
 

@@ -98,7 +98,9 @@ func ExitCode(err error) int {
 
 // Run executes infractl with args, writing to streams. It never exits.
 func Run(ctx context.Context, streams IOStreams, args []string) error {
-	root := NewRootCommand(newFactory(streams))
+	f := newFactory(streams)
+	defer f.Close()
+	root := NewRootCommand(f)
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -144,6 +146,8 @@ Exit codes:
 		newProvisionCommand(f),
 		newDownCommand(f),
 		newVersionCommand(f),
+		newDialHelperCommand(),
+		newDialStdioCommand(f),
 	)
 	return root
 }

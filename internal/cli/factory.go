@@ -56,6 +56,15 @@ func (f *Factory) Engine(ctx context.Context) (engine.Engine, error) {
 	return e, nil
 }
 
+// Close releases the engine, if one was connected (and what it made for
+// this run, such as verify's dial helper on a remote engine).
+func (f *Factory) Close() {
+	if f.engine != nil {
+		_ = f.engine.Close()
+		f.engine = nil
+	}
+}
+
 // LoadModelAndEngine loads the project, then connects to the engine: a
 // project that does not load is reported before the engine is needed.
 func (f *Factory) LoadModelAndEngine(ctx context.Context) (*compose.Model, engine.Engine, error) {
@@ -84,7 +93,13 @@ func (f *Factory) addProjectFlags(c *cobra.Command) {
 // LoadModel loads the project with the flags given, as docker compose would,
 // and validates what compose leaves to `up`.
 func (f *Factory) LoadModel(ctx context.Context) (*compose.Model, error) {
-	m, err := f.loadProject(ctx)
+	return f.loadModel(ctx, false)
+}
+
+// loadModel is LoadModel; inContainer is for provision running as an init,
+// where the secrets are the container's (see compose.ValidateInContainer).
+func (f *Factory) loadModel(ctx context.Context, inContainer bool) (*compose.Model, error) {
+	m, err := f.loadProject(ctx, inContainer)
 	if err != nil {
 		return nil, err
 	}
@@ -97,14 +112,18 @@ func (f *Factory) LoadModel(ctx context.Context) (*compose.Model, error) {
 }
 
 // loadProject loads and validates what compose checks (down needs no more).
-func (f *Factory) loadProject(ctx context.Context) (*compose.Model, error) {
+func (f *Factory) loadProject(ctx context.Context, inContainer bool) (*compose.Model, error) {
 	opts := f.Project
 	opts.Env = f.Streams.Env
 	m, err := compose.Load(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.Validate(); err != nil {
+	validate := m.Validate
+	if inContainer {
+		validate = m.ValidateInContainer
+	}
+	if err := validate(); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"time"
 
@@ -67,7 +68,10 @@ resource or drift.`,
 			if err != nil {
 				return err
 			}
-			m, err := f.LoadModel(ctx)
+			// As an init (its secrets mounted), the project's secret files
+			// need not exist here: they are read from --secrets-dir.
+			st, statErr := os.Stat(req.SecretsDir)
+			m, err := f.loadModel(ctx, req.SecretsDir != "" && statErr == nil && st.IsDir())
 			if err != nil {
 				return err
 			}

@@ -291,7 +291,7 @@ the file no longer loads) everything labelled with that project is removed.`,
 			if name == "" {
 				name, _ = f.Streams.LookupEnv("COMPOSE_PROJECT_NAME")
 			}
-			m, loadErr := f.loadProject(ctx)
+			m, loadErr := f.loadProject(ctx, false)
 			if loadErr != nil && name == "" {
 				return loadErr
 			}

@@ -255,3 +255,20 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// TestValidateInContainer: provision runs as an init with the project file
+// as a config and its secrets in /run/secrets, so the secret files the
+// project names are not there; that is fine inside the container and an
+// error everywhere else.
+func TestValidateInContainer(t *testing.T) {
+	m, err := compose.Load(t.Context(), compose.Options{Files: []string{filepath.Join(fixture(t, "broken-missing-secret"), "compose.yaml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Validate(); !errors.Is(err, compose.ErrInvalidProject) {
+		t.Errorf("Validate: %v, want the missing secret file", err)
+	}
+	if err := m.ValidateInContainer(); err != nil {
+		t.Errorf("ValidateInContainer: %v", err)
+	}
+}

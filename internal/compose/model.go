@@ -329,7 +329,15 @@ func (m *Model) withRole(r Role) []*Service {
 
 // Validate checks what compose-go leaves to `up`: that file-based secrets
 // and configs exist and that labels name a known role.
-func (m *Model) Validate() error {
+func (m *Model) Validate() error { return m.validate(true) }
+
+// ValidateInContainer is Validate for a command that runs inside one of the
+// project's containers (provision as an init): the secrets and configs are
+// the container's own copies there, not the files the project names, which
+// need not exist (on a remote engine they never do).
+func (m *Model) ValidateInContainer() error { return m.validate(false) }
+
+func (m *Model) validate(files bool) error {
 	var problems []string
 	for _, n := range m.Names {
 		s := m.Services[n]
@@ -358,6 +366,9 @@ func (m *Model) Validate() error {
 		}
 	}
 	for _, kind := range []string{"secrets", "configs"} {
+		if !files {
+			break
+		}
 		defs := map[string]types.FileObjectConfig{}
 		if kind == "secrets" {
 			for k, v := range m.Project.Secrets {

@@ -26,6 +26,8 @@ import (
 type Engine struct {
 	cli *client.Client
 	ep  endpoint.Endpoint
+	// helpers are the dial helpers verify made on a remote engine.
+	helpers helpers
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -39,7 +41,10 @@ func (e *Engine) Endpoint() string {
 }
 
 // Close releases the client.
-func (e *Engine) Close() error { return e.cli.Close() }
+func (e *Engine) Close() error {
+	e.helpers.closeAll(e.cli)
+	return e.cli.Close()
+}
 
 // ServerVersion is the engine's version and API version.
 func (e *Engine) ServerVersion(ctx context.Context) (version, api string, err error) {

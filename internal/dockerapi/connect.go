@@ -69,8 +69,11 @@ func ConnectTo(ctx context.Context, ep endpoint.Endpoint, env endpoint.Getenv) (
 	}
 	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("cannot reach the Docker engine at %s: %w (is dockerd running there? choose another with --context, -H or DOCKER_HOST): %w",
-			ep, err, engine.ErrEngine)
+		hint := "is dockerd running there? choose another with --context, -H or DOCKER_HOST"
+		if msg := err.Error(); strings.HasPrefix(ep.Host, "ssh://") && (strings.Contains(msg, "docker: command not found") || strings.Contains(msg, "docker: not found")) {
+			hint = "the host has no docker command on its PATH for ssh; infractl reaches the engine there through `docker system dial-stdio`, as the docker CLI does"
+		}
+		return nil, fmt.Errorf("cannot reach the Docker engine at %s: %w (%s): %w", ep, err, hint, engine.ErrEngine)
 	}
 	return &Engine{cli: cli, ep: ep}, nil
 }

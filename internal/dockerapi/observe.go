@@ -28,13 +28,20 @@ import (
 type observer struct {
 	cli     *client.Client
 	project string
+	// through is set on a remote engine: dial from a helper container on
+	// the project's networks (dial.go), not from this machine.
+	through *helpers
 }
 
 var _ engine.Observer = (*observer)(nil)
 
 // Observe returns the read-only view of a project.
 func (e *Engine) Observe(project string) engine.Observer {
-	return &observer{cli: e.cli, project: project}
+	o := &observer{cli: e.cli, project: project}
+	if e.Remote() {
+		o.through = &e.helpers
+	}
+	return o
 }
 
 // Events streams the project's container events.
@@ -267,6 +274,9 @@ func (o *observer) readLogs(ctx context.Context, id string, tty bool) ([]byte, e
 // containers' addresses (as Docker DNS does inside the network) and dials
 // from this host.
 func (o *observer) Dial(ctx context.Context, containers []engine.Container, network, addr string) (net.Conn, error) {
+	if o.through != nil {
+		return dialThrough(ctx, o.cli, o.through, o.project, network, addr)
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err == nil {
 		if ip := resolve(containers, host); ip != "" {
