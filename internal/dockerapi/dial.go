@@ -376,4 +376,3 @@ type engineAddr string
 
 func (engineAddr) Network() string  { return "tcp" }
 func (a engineAddr) String() string { return string(a) }
-
