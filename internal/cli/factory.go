@@ -20,6 +20,8 @@ type Factory struct {
 	Project compose.Options
 	// Endpoint are the global flags that choose the engine.
 	Endpoint endpoint.Flags
+	// Orchestrator is --orchestrator: "docker" (one engine) or "swarm".
+	Orchestrator string
 	// Connect opens the engine (tests swap in the in-memory one).
 	Connect func(ctx context.Context) (engine.Engine, error)
 	engine  engine.Engine
@@ -33,6 +35,9 @@ func newFactory(s IOStreams) *Factory {
 			// An engine that cannot be reached as configured: exit 3.
 			return nil, fmt.Errorf("%w: %w", err, engine.ErrEngine)
 		}
+		if f.Swarm() {
+			return dockerapi.ConnectSwarm(ctx, ep, endpoint.Getenv(f.Streams.LookupEnv))
+		}
 		e, err := dockerapi.ConnectTo(ctx, ep, endpoint.Getenv(f.Streams.LookupEnv))
 		if err != nil {
 			return nil, err
@@ -42,11 +47,42 @@ func newFactory(s IOStreams) *Factory {
 	return f
 }
 
+// Orchestrators are --orchestrator's values.
+var Orchestrators = []string{"docker", "swarm"}
+
+// Swarm reports whether the run is on Docker Swarm (--orchestrator swarm,
+// or INFRACTL_ORCHESTRATOR=swarm).
+func (f *Factory) Swarm() bool { return f.orchestrator() == "swarm" }
+
+func (f *Factory) orchestrator() string {
+	if f.Orchestrator != "" {
+		return f.Orchestrator
+	}
+	if v, ok := f.Streams.LookupEnv("INFRACTL_ORCHESTRATOR"); ok && v != "" {
+		return v
+	}
+	return "docker"
+}
+
+// checkOrchestrator refuses an unknown --orchestrator (a usage error).
+func (f *Factory) checkOrchestrator() error {
+	o := f.orchestrator()
+	for _, ok := range Orchestrators {
+		if o == ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("--orchestrator (or INFRACTL_ORCHESTRATOR) %q: want docker or swarm%w", o, usageSuffix)
+}
+
 // Engine returns the engine, connecting on first use, so commands that
 // never need it (plan, lint) never touch it.
 func (f *Factory) Engine(ctx context.Context) (engine.Engine, error) {
 	if f.engine != nil {
 		return f.engine, nil
+	}
+	if err := f.checkOrchestrator(); err != nil {
+		return nil, err
 	}
 	e, err := f.Connect(ctx)
 	if err != nil {
@@ -87,6 +123,7 @@ func (f *Factory) addProjectFlags(c *cobra.Command) {
 	fl.StringArrayVar(&f.Project.EnvFiles, "env-file", nil, "environment files for interpolation (repeatable; default: .env in the project folder)")
 	fl.StringArrayVar(&f.Project.Profiles, "profile", nil, "profiles to enable (repeatable; default: COMPOSE_PROFILES)")
 	fl.StringVarP(&f.Endpoint.Context, "context", "c", "", "docker context to use (default: DOCKER_CONTEXT, then the docker config's currentContext), as docker does")
+	fl.StringVar(&f.Orchestrator, "orchestrator", "", "where up, verify and down run the project: docker (one engine) or swarm (a Swarm manager: services, jobs, overlay networks; default: INFRACTL_ORCHESTRATOR, then docker)")
 	fl.StringVarP(&f.Endpoint.Host, "host", "H", "", "engine to talk to: unix://, tcp:// (TLS from DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) or ssh://[user@]host[:port] (default: DOCKER_HOST)")
 }
 

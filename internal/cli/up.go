@@ -233,6 +233,7 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 		defer stop()
 	}
 	o.Warnings = f.Streams.ErrOut
+	o.Orchestrated = f.Swarm()
 	v, err := up.Run(ctx, eng, m, *o)
 	v.Endpoint = eng.Endpoint()
 	if errors.Is(err, engine.ErrEngine) && !strings.Contains(err.Error(), v.Endpoint) {

@@ -99,6 +99,10 @@ func ParseHookName(name string) (service string, i int, ok bool) {
 	return svc, i, true
 }
 
+// NewModel builds the model of a project loaded elsewhere (an engine
+// adapter that needs the services' roles).
+func NewModel(p *types.Project) (*Model, error) { return newModel(p, p.ComposeFiles, nil) }
+
 func newModel(p *types.Project, files, envFiles []string) (*Model, error) {
 	m := &Model{
 		Project:  p,

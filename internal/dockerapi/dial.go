@@ -61,7 +61,7 @@ type helper struct {
 }
 
 // get returns the project's helper, creating it on first use.
-func (hs *helpers) get(ctx context.Context, cli *client.Client, project string) (*helper, error) {
+func (hs *helpers) get(ctx context.Context, cli *client.Client, project string, nets networkLister) (*helper, error) {
 	hs.mu.Lock()
 	if hs.byPr == nil {
 		hs.byPr = map[string]*helper{}
@@ -72,7 +72,7 @@ func (hs *helpers) get(ctx context.Context, cli *client.Client, project string) 
 		hs.byPr[project] = h
 	}
 	hs.mu.Unlock()
-	h.once.Do(func() { h.err = h.start(ctx, cli, project) })
+	h.once.Do(func() { h.err = h.start(ctx, cli, project, nets) })
 	return h, h.err
 }
 
@@ -95,12 +95,15 @@ func (hs *helpers) closeAll(cli *client.Client) {
 	hs.byPr = nil
 }
 
-func (h *helper) start(ctx context.Context, cli *client.Client, project string) error {
+// networkLister lists the networks a helper joins, sorted.
+type networkLister func(ctx context.Context) ([]string, error)
+
+func (h *helper) start(ctx context.Context, cli *client.Client, project string, list networkLister) error {
 	img, err := helperImage(ctx, cli)
 	if err != nil {
 		return err
 	}
-	nets, err := projectNetworks(ctx, cli, project)
+	nets, err := list(ctx)
 	if err != nil {
 		return err
 	}
@@ -238,7 +241,14 @@ func runnableOn(bin []byte, goos, arch string) error {
 // dialThrough connects to addr from the project's networks (names resolved
 // by Docker DNS there).
 func dialThrough(ctx context.Context, cli *client.Client, hs *helpers, project, netw, addr string) (net.Conn, error) {
-	h, err := hs.get(ctx, cli, project)
+	return dialThroughNets(ctx, cli, hs, project, netw, addr, func(ctx context.Context) ([]string, error) {
+		return projectNetworks(ctx, cli, project)
+	})
+}
+
+// dialThroughNets is dialThrough from a helper on the networks list gives.
+func dialThroughNets(ctx context.Context, cli *client.Client, hs *helpers, project, netw, addr string, list networkLister) (net.Conn, error) {
+	h, err := hs.get(ctx, cli, project, list)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s through the engine: %w", addr, err)
 	}

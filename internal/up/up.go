@@ -71,6 +71,9 @@ type Options struct {
 	Trace io.Writer
 	// Warnings receives one line per warning (a volume made by hand).
 	Warnings io.Writer
+	// Orchestrated means replicas are the orchestrator's (Swarm): one node
+	// per service, ready when all its replicas are.
+	Orchestrated bool
 	// Clock and Idle are for tests on the in-memory engine (nil: the real
 	// clock; see scheduler.Options.Idle).
 	Clock clockwork.Clock
@@ -89,6 +92,9 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	start := clock.Now()
 	v := report.Verdict{Command: "up", Project: m.Project.Name}
 	nodes := Nodes(m)
+	if opts.Orchestrated {
+		nodes = ServiceNodes(m)
+	}
 	policy := map[string]engine.Policy{}
 	for _, n := range nodes {
 		switch {
@@ -298,7 +304,13 @@ func traceTo(w io.Writer) func(scheduler.Dispatch) {
 // service's dependencies and hooks, and whatever depends on the service
 // waits for every replica, as in compose; with 0 it has none, and the
 // dependencies on it are dropped.
-func Nodes(m *compose.Model) []scheduler.Node {
+func Nodes(m *compose.Model) []scheduler.Node { return nodes(m, false) }
+
+// ServiceNodes are Nodes when an orchestrator runs the replicas (Swarm):
+// one node per service with at least one replica.
+func ServiceNodes(m *compose.Model) []scheduler.Node { return nodes(m, true) }
+
+func nodes(m *compose.Model, perService bool) []scheduler.Node {
 	replicas := func(name string) []string {
 		s := m.Services[name]
 		if s.Hook != nil {
@@ -308,6 +320,9 @@ func Nodes(m *compose.Model) []scheduler.Node {
 			return []string{name}
 		}
 		n := s.Config.GetScale()
+		if perService && n > 0 {
+			return []string{name}
+		}
 		out := make([]string, 0, n)
 		for k := 1; k <= n; k++ {
 			if k == 1 {
