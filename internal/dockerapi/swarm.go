@@ -913,20 +913,17 @@ func (sp *swarmProject) Logs(ctx context.Context, id string) ([]byte, error) {
 	tty := cur.Service.Spec.TaskTemplate.ContainerSpec != nil && cur.Service.Spec.TaskTemplate.ContainerSpec.TTY
 	var rcs []io.ReadCloser
 	if cur.Service.Spec.Mode.ReplicatedJob != nil {
-		ts, err := sp.tasks(ctx, cur.Service.ID)
-		if err != nil {
-			return nil, err
-		}
 		sp.mu.Lock()
 		want, ok := sp.iter[id]
 		sp.mu.Unlock()
 		if !ok && cur.Service.JobStatus != nil {
 			want = cur.Service.JobStatus.JobIteration.Index
 		}
+		ts, err := sp.settledTasks(ctx, cur.Service.ID, want)
+		if err != nil {
+			return nil, err
+		}
 		for _, t := range ts {
-			if t.JobIteration != nil && t.JobIteration.Index != want || t.JobIteration == nil && want != 0 {
-				continue
-			}
 			rc, err := sp.cli.TaskLogs(ctx, t.ID, client.TaskLogsOptions{ShowStdout: true, ShowStderr: true})
 			if err != nil {
 				return nil, engineErr("logs of task "+t.ID, err)
@@ -954,6 +951,46 @@ func (sp *swarmProject) Logs(ctx context.Context, id string) ([]byte, error) {
 		}
 	}
 	return out.Bytes(), nil
+}
+
+// settledTasks are a job's tasks of iteration want, once the manager has
+// recorded the end of those that ended here (it learns of an exit a moment
+// after the engine): the logs are then whole, and `docker stack ps` agrees
+// with the verdict. Bounded: a task elsewhere is taken as the manager has it.
+func (sp *swarmProject) settledTasks(ctx context.Context, id string, want uint64) ([]swarm.Task, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ts, err := sp.tasks(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		var cur []swarm.Task
+		settled := true
+		for _, t := range ts {
+			var it uint64
+			if t.JobIteration != nil {
+				it = t.JobIteration.Index
+			}
+			if it != want {
+				continue
+			}
+			cur = append(cur, t)
+			sp.mu.Lock()
+			o := sp.obs[t.ID]
+			sp.mu.Unlock()
+			if o.exited && !terminal(t.Status.State) {
+				settled = false
+			}
+		}
+		if settled || time.Now().After(deadline) {
+			return cur, nil
+		}
+		select {
+		case <-ctx.Done():
+			return cur, nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // ProbeContainer runs a service's healthcheck in its task here.
