@@ -150,10 +150,52 @@ func jobDone(ts []swarm.Task, it uint64) bool {
 
 // TestE2ESwarm runs the init phase on a real single-node Swarm.
 func TestE2ESwarm(t *testing.T) {
+	info, err := docker.Info(t.Context(), client.InfoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Info.Swarm.LocalNodeState != swarm.LocalNodeStateActive {
+		// Not a Swarm yet: --orchestrator swarm says so, exit 3.
+		r := infra(t, "up", "--orchestrator", "swarm", "-f", filepath.Join(fixture("chain"), "compose.yaml"), "-p", "e2e-swarm-none")
+		if r.code != 3 || !strings.Contains(r.stderr, "is not part of a Swarm") || !strings.Contains(r.stderr, "docker swarm init") {
+			t.Errorf("up --orchestrator swarm on a plain engine: exit %d\n%s", r.code, r.stderr)
+		}
+	}
 	swarmUp(t)
+	t.Run("refused", testSwarmRefused)
 	t.Run("demo", testSwarmDemo)
 	t.Run("failing init", testSwarmFailingInit)
 	t.Run("second up and rerun", testSwarmSecondUp)
+}
+
+// testSwarmRefused: what Swarm cannot run is refused by name before
+// anything is created (exit 2), and INFRACTL_ORCHESTRATOR chooses Swarm.
+func testSwarmRefused(t *testing.T) {
+	const stack = "e2e-swarm-refused"
+	dir := t.TempDir()
+	yaml := `services:
+  db:
+    image: infractl/toolbox:latest
+    container_name: fixed-db
+    command: ["sleep", "3600"]
+  db-init:
+    image: infractl/toolbox:latest
+    restart: "no"
+    privileged: true
+    command: ["true"]
+    depends_on: [db]
+`
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := infraEnv(t, []string{"INFRACTL_ORCHESTRATOR=swarm"}, "up", "-f", filepath.Join(dir, "compose.yaml"), "-p", stack)
+	if r.code != 2 || !strings.Contains(r.stderr, `service "db": container_name (Swarm names task containers itself)`) ||
+		!strings.Contains(r.stderr, `service "db-init": privileged (Swarm services cannot run privileged)`) || strings.Count(r.stderr, "ERROR:") != 1 {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	if left := stackLeft(t, stack); left["services"]+left["networks"]+left["secrets"]+left["configs"] != 0 {
+		t.Errorf("a refused run created %v", left)
+	}
 }
 
 // testSwarmDemo: the demo stack (PostgreSQL, a Redis cluster, Kafka-protocol

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/infractl/infractl/internal/dockerapi"
 	"github.com/infractl/infractl/internal/engine"
 	"github.com/infractl/infractl/internal/lock"
 	"github.com/infractl/infractl/internal/report"
@@ -305,7 +306,11 @@ the file no longer loads) everything labelled with that project is removed.`,
 				o.Services = append(m.Project.ServiceNames(), m.Project.DisabledServiceNames()...)
 			} else {
 				// Every container of the project, whatever its service.
-				fmt.Fprintf(f.Streams.ErrOut, "WARN: no project to load (%s); removing everything labelled %s=%s\n", Message(loadErr), engine.LabelProject, name)
+				label := engine.LabelProject
+				if f.Swarm() {
+					label = dockerapi.LabelStackNamespace
+				}
+				fmt.Fprintf(f.Streams.ErrOut, "WARN: no project to load (%s); removing everything labelled %s=%s\n", Message(loadErr), label, name)
 				o.Services = nil
 			}
 			release, err := lock.Acquire(eng.Endpoint(), name, "down")
