@@ -81,6 +81,7 @@ type report struct {
 	Demo               []runResult        `json:"demo"`
 	Scale              []scaleResult      `json:"scale"`
 	Hooks              []hookResult       `json:"hooks"`
+	Swarm              []swarmResult      `json:"swarm,omitempty"`
 	Summary            map[string]summary `json:"summary"`
 }
 
@@ -97,6 +98,8 @@ func main() {
 	skipDemo := flag.Bool("skip-demo", false, "skip the demo stack wall-time comparison")
 	skipScale := flag.Bool("skip-scale", false, "skip the model scale comparison")
 	skipHooks := flag.Bool("skip-hooks", false, "skip the pre_start hooks stack")
+	skipSwarm := flag.Bool("skip-swarm", false, "skip docker stack deploy vs infractl up --orchestrator swarm")
+	swarmOnly := flag.Bool("swarm-only", false, "only docker stack deploy vs infractl up --orchestrator swarm")
 	baselineOnly := flag.Bool("baseline-only", false, "only measure the engine's own start latency")
 	table := flag.String("table", "", "only print the table of an earlier results JSON file")
 	writeStacks := flag.String("write-stacks", "", "only write the generated stacks' compose files under this folder (to run a tool on one by hand)")
@@ -141,13 +144,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "initbench:", err)
 		os.Exit(1)
 	}
-	if err := run(*runs, *out, *infractl, *dockerConfig, *only, *skipDemo, *skipScale, *skipHooks); err != nil {
+	if err := run(*runs, *out, *infractl, *dockerConfig, *only, *skipDemo, *skipScale, *skipHooks, *skipSwarm, *swarmOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "initbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale, skipHooks bool) error {
+func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale, skipHooks, skipSwarm, swarmOnly bool) error {
 	ctx := context.Background()
 	cli, err := connect(ctx)
 	if err != nil {
@@ -176,6 +179,21 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale
 		_, _, _ = timed(ctx, nil, infractl, "down", "-v", "-f", file, "-p", p)
 	}
 
+	if swarmOnly {
+		dir, err := os.MkdirTemp("", "initbench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if rep.Swarm, err = swarmBench(ctx, cli, dir, runs, infractl); err != nil {
+			return err
+		}
+		printSwarm(rep.Swarm)
+		if out != "" {
+			return writeJSON(out, rep)
+		}
+		return nil
+	}
 	rep.EngineStartSeconds, err = engineStart(ctx, cli, 10)
 	if err != nil {
 		return err
@@ -267,6 +285,11 @@ func run(runs int, out, infractl, dockerConfig, only string, skipDemo, skipScale
 	}
 	if !skipScale {
 		if rep.Scale, err = scale(ctx, dir, infractl, dockerConfig); err != nil {
+			return err
+		}
+	}
+	if !skipSwarm {
+		if rep.Swarm, err = swarmBench(ctx, cli, dir, runs, infractl); err != nil {
 			return err
 		}
 	}
@@ -760,6 +783,7 @@ func printTable(rep report) {
 	for _, s := range rep.Scale {
 		fmt.Printf("  %5d services  %-26s %7.3f s  %8d KiB\n", s.Services, s.Command, s.Seconds, s.MaxRSSKiB)
 	}
+	printSwarm(rep.Swarm)
 }
 
 // engineEdge measures what the engine itself needs for one edge: container
