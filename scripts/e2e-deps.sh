@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # scripts/e2e-deps.sh: what the end-to-end tests need on this machine beyond
-# the images: openssh-server (a loopback sshd for DOCKER_HOST=ssh://), from
-# the machine's own apt sources. Installs only what is missing.
+# the images: openssh-server (a loopback sshd for DOCKER_HOST=ssh://), and
+# iproute2 and util-linux's nsenter (the Swarm worker node in a network
+# namespace), from the machine's own apt sources. Installs only what is
+# missing.
 set -euo pipefail
-if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
-  echo "e2e: installing openssh-server" >&2
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null
+missing=()
+if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then missing+=(openssh-server); fi
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "e2e: installing ${missing[*]}" >&2
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

@@ -73,6 +73,11 @@ $GITHUB_STEP_SUMMARY.`,
 			); err != nil {
 				return err
 			}
+			if o.Blocking && f.Swarm() {
+				// Swarm replaces a stopped task at once: the targets
+				// cannot be held down to prove an init waits.
+				return fmt.Errorf("--blocking is not supported with --orchestrator swarm: Swarm replaces a stopped task at once, so a target cannot be held down (run it against one engine)%w", usageSuffix)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
