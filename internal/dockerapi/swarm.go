@@ -458,6 +458,9 @@ func (sp *swarmProject) Start(ctx context.Context, id string) error {
 		sp.last[s.name] = engine.State{}
 		sp.mu.Unlock()
 	}
+	sp.mu.Lock()
+	sp.active[s.name] = true
+	sp.mu.Unlock()
 	return nil
 }
 
@@ -766,6 +769,11 @@ func (sp *swarmProject) report(ctx context.Context, name string, out chan<- engi
 	sp.mu.Lock()
 	last := sp.last[name]
 	sp.last[name] = st
+	if st.Exited || st.Running && (st.Health == engine.HealthNone || st.Health == engine.HealthHealthy) {
+		// Settled: no more polling (the local engine's events still
+		// come; a job run again is active again from Start).
+		delete(sp.active, name)
+	}
 	sp.mu.Unlock()
 	send := func(ev engine.Event) {
 		ev.ContainerID = name
