@@ -166,6 +166,7 @@ func TestE2ESwarm(t *testing.T) {
 	t.Run("demo", testSwarmDemo)
 	t.Run("failing init", testSwarmFailingInit)
 	t.Run("second up and rerun", testSwarmSecondUp)
+	t.Run("pre_start hooks", testSwarmHooks)
 }
 
 // testSwarmRefused: what Swarm cannot run is refused by name before
@@ -399,5 +400,66 @@ func testSwarmSecondUp(t *testing.T) {
 	}
 	if left := stackLeft(t, stack); left["services"]+left["networks"]+left["secrets"]+left["configs"]+left["containers"]+left["volumes"] != 0 {
 		t.Errorf("after down: %v", left)
+	}
+}
+
+// testSwarmHooks: pre_start hooks run as jobs, in order, with their
+// service's volume, before the service is deployed; the service reads what
+// they prepared; a job that succeeded is removed (as compose removes a
+// hook's runner). A failing hook: exit 1, its job kept with its exit code,
+// the service never deployed.
+func testSwarmHooks(t *testing.T) {
+	const stack = "e2e-swarm-hooks"
+	flags := []string{"--orchestrator", "swarm", "-f", filepath.Join(fixture("e2e-hooks"), "compose.yaml"), "-p", stack}
+	swarmDown(t, stack)
+	t.Cleanup(func() { swarmDown(t, stack) })
+	r := infra(t, args("up", flags, "--format", "json", "--logs-dir", t.TempDir())...)
+	if r.code != 0 {
+		t.Fatalf("up: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	v := verdict(t, r.stdout)
+	h0, h1 := service(t, v, "app/pre_start[0]"), service(t, v, "app/pre_start[1]")
+	if h0.Outcome != "ok" || h1.Outcome != "ok" || h1.StartedAt.Before(h0.FinishedAt) {
+		t.Errorf("hooks: %+v %+v", h0, h1)
+	}
+	svcs, _ := stackTasks(t, stack)
+	for name := range svcs {
+		if strings.Contains(name, "pre_start") {
+			t.Errorf("the job of a hook that succeeded is still there: %s", name)
+		}
+	}
+	// app's task prints what the hooks wrote; read it from the manager.
+	var logs []byte
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		logs, _ = exec.Command("docker", "service", "logs", "--raw", stack+"_app").CombinedOutput()
+		if strings.Contains(string(logs), "and hook 1") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !strings.Contains(string(logs), "prepared by hook 0\nand hook 1") {
+		t.Errorf("app read %q, want what both hooks wrote, in order", logs)
+	}
+
+	const failing = "e2e-swarm-hookfail"
+	fflags := []string{"--orchestrator", "swarm", "-f", filepath.Join(fixture("e2e-hooks"), "compose.yaml"), "-p", failing}
+	swarmDown(t, failing)
+	t.Cleanup(func() { swarmDown(t, failing) })
+	r = infraEnv(t, []string{"HOOK_FAIL=1"}, args("up", fflags, "--format", "json", "--logs-dir", t.TempDir())...)
+	if r.code != 1 {
+		t.Fatalf("a failing hook: exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	v = verdict(t, r.stdout)
+	if h := service(t, v, "app/pre_start[1]"); h.ExitCode == nil || *h.ExitCode != 5 || !strings.Contains(strings.Join(h.LogTail, "\n"), "schema missing") {
+		t.Errorf("the failing hook: %+v", h)
+	}
+	if got := service(t, v, "app").Outcome; got != "blocked by app/pre_start[1]" {
+		t.Errorf("app: %q", got)
+	}
+	svcs, _ = stackTasks(t, failing)
+	if _, ok := svcs["app"]; ok {
+		t.Error("app was deployed though its hook failed")
+	}
+	if _, ok := svcs["app-pre_start-1"]; !ok {
+		t.Error("the failed hook's job was not kept for inspection")
 	}
 }

@@ -319,8 +319,12 @@ the file no longer loads) everything labelled with that project is removed.`,
 			}
 			defer release()
 			rep, err := eng.Down(context.WithoutCancel(ctx), name, o)
+			kind := "container"
+			if f.Swarm() {
+				kind = "service" // a Swarm stack's are services
+			}
 			for _, n := range rep.Containers {
-				fmt.Fprintf(f.Streams.ErrOut, "removed container %s\n", n)
+				fmt.Fprintf(f.Streams.ErrOut, "removed %s %s\n", kind, n)
 			}
 			for _, n := range rep.Networks {
 				fmt.Fprintf(f.Streams.ErrOut, "removed network %s\n", n)
@@ -329,7 +333,7 @@ the file no longer loads) everything labelled with that project is removed.`,
 				fmt.Fprintf(f.Streams.ErrOut, "removed volume %s\n", n)
 			}
 			for _, n := range rep.Kept {
-				fmt.Fprintf(f.Streams.ErrOut, "kept orphan container %s (use --remove-orphans)\n", n)
+				fmt.Fprintf(f.Streams.ErrOut, "kept orphan %s %s (use --remove-orphans)\n", kind, n)
 			}
 			return err
 		},
