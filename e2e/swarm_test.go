@@ -232,14 +232,25 @@ func testSwarmDemo(t *testing.T) {
 	if len(svcs) != len(m.Names) {
 		t.Errorf("%d Swarm services, want %d", len(svcs), len(m.Names))
 	}
-	type times struct{ started, finished, healthy time.Time }
+	// When each service was ready, from the engine's own records: a
+	// backend's task became "running" (Swarm reports that once its
+	// healthcheck passed) at its status timestamp; a job's container
+	// started and finished.
+	type times struct{ started, finished, ready time.Time }
 	at := map[string]times{}
 	for name, ts := range tasks {
 		for _, task := range ts {
-			if task.Status.ContainerStatus != nil && task.Status.ContainerStatus.ContainerID != "" && task.DesiredState != swarm.TaskStateShutdown {
-				s, f, h := containerTimes(t, task.Status.ContainerStatus.ContainerID)
-				at[name] = times{s, f, h}
+			if task.DesiredState == swarm.TaskStateShutdown {
+				continue
 			}
+			var tm times
+			if task.Status.ContainerStatus != nil && task.Status.ContainerStatus.ContainerID != "" {
+				tm.started, tm.finished, _ = containerTimes(t, task.Status.ContainerStatus.ContainerID)
+			}
+			if task.Status.State == swarm.TaskStateRunning {
+				tm.ready = task.Status.Timestamp
+			}
+			at[name] = tm
 		}
 	}
 	for _, s := range m.Inits() {
@@ -257,8 +268,8 @@ func testSwarmDemo(t *testing.T) {
 			dep, me := at[e.To], at[s.Name]
 			switch e.Condition {
 			case "service_healthy":
-				if dep.healthy.IsZero() || me.started.Before(dep.healthy) {
-					t.Errorf("%s started at %s, before %s was healthy (%s)", s.Name, me.started, e.To, dep.healthy)
+				if dep.ready.IsZero() || me.started.Before(dep.ready) {
+					t.Errorf("%s started at %s, before %s's task was running and healthy (%s)", s.Name, me.started, e.To, dep.ready)
 				}
 			case "service_completed_successfully":
 				if me.started.Before(dep.finished) {

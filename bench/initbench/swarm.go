@@ -19,7 +19,8 @@ import (
 // dependency edge, the time from the target being ready (its healthcheck
 // first passed, or the init it waits on exited) to the dependent's
 // container starting, and Swarm's own part of it (the job's service
-// created or updated -> its task's container started).
+// created or updated -> its task's container started). A backend is
+// ready when the manager reports its task running.
 type swarmResult struct {
 	Tool              string    `json:"tool"`
 	Run               int       `json:"run"`
@@ -151,7 +152,7 @@ func swarmMeasure(ctx context.Context, cli *client.Client, p string, start time.
 		state              swarm.TaskState
 		code               int
 		started, finished  time.Time
-		healthy            time.Time
+		statusAt           time.Time
 		serviceCreatedOrUp time.Time
 	}
 	read := func() (map[string][]taskInfo, error) {
@@ -171,7 +172,7 @@ func swarmMeasure(ctx context.Context, cli *client.Client, p string, start time.
 				return nil, err
 			}
 			for _, t := range tl.Items {
-				ti := taskInfo{state: t.Status.State, serviceCreatedOrUp: s.CreatedAt}
+				ti := taskInfo{state: t.Status.State, statusAt: t.Status.Timestamp, serviceCreatedOrUp: s.CreatedAt}
 				if !s.UpdatedAt.IsZero() && s.UpdatedAt.After(s.CreatedAt) && s.Spec.Mode.ReplicatedJob != nil {
 					ti.serviceCreatedOrUp = s.UpdatedAt
 				}
@@ -181,13 +182,6 @@ func swarmMeasure(ctx context.Context, cli *client.Client, p string, start time.
 						st := insp.Container.State
 						ti.started, _ = time.Parse(time.RFC3339Nano, st.StartedAt)
 						ti.finished, _ = time.Parse(time.RFC3339Nano, st.FinishedAt)
-						if st.Health != nil {
-							for _, h := range st.Health.Log {
-								if h.ExitCode == 0 && (ti.healthy.IsZero() || h.End.Before(ti.healthy)) {
-									ti.healthy = h.End
-								}
-							}
-						}
 					}
 				}
 				out[name] = append(out[name], ti)
@@ -222,10 +216,13 @@ func swarmMeasure(ctx context.Context, cli *client.Client, p string, start time.
 			return r, fmt.Errorf("not every init exited 0 within 3 minutes")
 		}
 	}
+	// The backend is ready when its task became "running" in the
+	// manager (after its healthcheck passed): the task's status timestamp.
+	// (The container's health log keeps only its last 5 checks.)
 	var dbReady time.Time
 	for _, t := range tasks["db"] {
-		if !t.healthy.IsZero() && (dbReady.IsZero() || t.healthy.Before(dbReady)) {
-			dbReady = t.healthy
+		if t.state == swarm.TaskStateRunning {
+			dbReady = t.statusAt
 		}
 	}
 	var last time.Time

@@ -723,6 +723,12 @@ func (sp *swarmProject) Events(ctx context.Context) (<-chan engine.Event, <-chan
 				case poke <- name:
 				default:
 				}
+				if o.health == engine.HealthHealthy && !o.exited {
+					// The manager reports the task running a moment after
+					// the engine saw it healthy: ask again soon rather than
+					// at the next poll.
+					go sp.chase(ctx, name, poke)
+				}
 			case err := <-res.Err:
 				if err == nil {
 					err = io.ErrUnexpectedEOF
@@ -757,6 +763,28 @@ func (sp *swarmProject) Events(ctx context.Context) (<-chan engine.Event, <-chan
 		}
 	}()
 	return out, errs
+}
+
+// chase re-reads a service every 25 ms for up to 2 s, until the manager
+// reports it ready.
+func (sp *swarmProject) chase(ctx context.Context, name string, poke chan<- string) {
+	for range 80 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(25 * time.Millisecond):
+		}
+		sp.mu.Lock()
+		st := sp.last[name]
+		sp.mu.Unlock()
+		if st.Running && st.Health == engine.HealthHealthy {
+			return
+		}
+		select {
+		case poke <- name:
+		default:
+		}
+	}
 }
 
 // report sends the events that take a service from its last reported state
