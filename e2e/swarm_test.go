@@ -167,6 +167,7 @@ func TestE2ESwarm(t *testing.T) {
 	t.Run("failing init", testSwarmFailingInit)
 	t.Run("second up and rerun", testSwarmSecondUp)
 	t.Run("pre_start hooks", testSwarmHooks)
+	t.Run("interrupted", testSwarmInterrupt)
 }
 
 // testSwarmRefused: what Swarm cannot run is refused by name before
@@ -472,5 +473,57 @@ func testSwarmHooks(t *testing.T) {
 	}
 	if _, ok := svcs["app-pre_start-1"]; !ok {
 		t.Error("the failed hook's job was not kept for inspection")
+	}
+}
+
+// testSwarmInterrupt: Ctrl-C while an init's job runs stops its task (the
+// job fails, it is not left running), keeps the backend, prints the partial
+// verdict and exits 130 with no ERROR line.
+func testSwarmInterrupt(t *testing.T) {
+	const stack = "e2e-swarm-int"
+	swarmDown(t, stack)
+	t.Cleanup(func() { swarmDown(t, stack) })
+	cmd := exec.Command(infractl, "up", "--orchestrator", "swarm", "-f", filepath.Join(fixture("e2e-slow-init"), "compose.yaml"), "-p", stack, "--logs-dir", t.TempDir())
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f := client.Filters{}
+	f.Add("label", dockerapi.LabelSwarmService+"="+stack+"_slow-init")
+	f.Add("status", "running")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		l, err := docker.ContainerList(t.Context(), client.ContainerListOptions{Filters: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("slow-init's task never ran\n%s", out.String())
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(out.String(), "INTERRUPTED") || strings.Contains(out.String(), "ERROR:") {
+		t.Errorf("exit %d, want 130 with the partial verdict and no ERROR line\n%s", code, out.String())
+	}
+	if l, err := docker.ContainerList(t.Context(), client.ContainerListOptions{Filters: f}); err != nil || len(l.Items) != 0 {
+		t.Errorf("slow-init's task is still running (%v)", err)
+	}
+	_, tasks := stackTasks(t, stack)
+	running := 0
+	for _, tk := range tasks["db"] {
+		if tk.Status.State == swarm.TaskStateRunning {
+			running++
+		}
+	}
+	if running != 1 {
+		t.Errorf("the backend was not left running: %+v", tasks["db"])
 	}
 }

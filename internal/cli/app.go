@@ -49,8 +49,9 @@ func Main() {
 	if interrupted && code != ExitOK {
 		code = ExitInterrupted
 	}
-	if err != nil && err != ErrChecksFailed { //nolint:errorlint // a bare ErrChecksFailed means the verdict was printed
-
+	// A bare ErrChecksFailed means the verdict was printed; so does an
+	// interruption (its verdict says INTERRUPTED), which needs no ERROR.
+	if err != nil && err != ErrChecksFailed && !(interrupted && errors.Is(err, context.Canceled)) { //nolint:errorlint // see above
 		fmt.Fprintf(streams.ErrOut, "ERROR: %s\n", Message(err))
 	}
 	os.Exit(code)
