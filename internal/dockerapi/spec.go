@@ -274,39 +274,9 @@ func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*cr
 		cfg.StopTimeout = &secs
 	}
 	if hc := sc.HealthCheck; hc != nil {
-		h := &container.HealthConfig{Test: hc.Test}
-		if hc.Disable {
-			h.Test = []string{"NONE"}
-		}
-		if hc.Interval != nil {
-			h.Interval = time.Duration(*hc.Interval)
-		}
-		if hc.Timeout != nil {
-			h.Timeout = time.Duration(*hc.Timeout)
-		}
-		if hc.StartPeriod != nil {
-			h.StartPeriod = time.Duration(*hc.StartPeriod)
-		}
-		if hc.StartInterval != nil && versions.GreaterThanOrEqualTo(apiVersion, "1.44") {
-			h.StartInterval = time.Duration(*hc.StartInterval)
-		}
-		if hc.Retries != nil {
-			h.Retries = int(*hc.Retries)
-		}
+		h, test, timeout := healthConfig(hc, apiVersion)
 		cfg.Healthcheck = h
-		if !hc.Disable && len(hc.Test) > 0 && hc.Test[0] != "NONE" {
-			spec.health = true
-			switch hc.Test[0] {
-			case "CMD":
-				spec.healthTest = hc.Test[1:]
-			case "CMD-SHELL":
-				spec.healthTest = []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
-			}
-			spec.healthTimeout = 30 * time.Second
-			if h.Timeout > 0 {
-				spec.healthTimeout = h.Timeout
-			}
-		}
+		spec.health, spec.healthTest, spec.healthTimeout = test != nil, test, timeout
 	}
 
 	hostCfg := &container.HostConfig{
@@ -347,15 +317,7 @@ func buildSpec(p *types.Project, sc types.ServiceConfig, apiVersion string) (*cr
 			hostCfg.PidsLimit = &pids
 		}
 	}
-	names := slices.Sorted(maps.Keys(sc.Ulimits))
-	for _, n := range names {
-		u := sc.Ulimits[n]
-		soft, hard := int64(u.Soft), int64(u.Hard)
-		if u.Single > 0 {
-			soft, hard = int64(u.Single), int64(u.Single)
-		}
-		hostCfg.Ulimits = append(hostCfg.Ulimits, &container.Ulimit{Name: n, Soft: soft, Hard: hard})
-	}
+	hostCfg.Ulimits = ulimits(sc)
 
 	// Ports and expose.
 	cfg.ExposedPorts = network.PortSet{}
@@ -497,6 +459,60 @@ func mountObject(p *types.Project, spec *createSpec, hc *container.HostConfig, d
 		return fmt.Errorf("service %q: %s %q has no file, environment or content", service, kind, name)
 	}
 	return nil
+}
+
+// ulimits are the service's ulimits for the engine, sorted by name.
+func ulimits(sc types.ServiceConfig) []*container.Ulimit {
+	var out []*container.Ulimit
+	for _, n := range slices.Sorted(maps.Keys(sc.Ulimits)) {
+		u := sc.Ulimits[n]
+		soft, hard := int64(u.Soft), int64(u.Hard)
+		if u.Single > 0 {
+			soft, hard = int64(u.Single), int64(u.Single)
+		}
+		out = append(out, &container.Ulimit{Name: n, Soft: soft, Hard: hard})
+	}
+	return out
+}
+
+// healthConfig converts a compose healthcheck for the engine, and returns
+// its test as exec arguments (nil: disabled or none) with the timeout a
+// probe of it gets (compose's default 30 s).
+func healthConfig(hc *types.HealthCheckConfig, apiVersion string) (*container.HealthConfig, []string, time.Duration) {
+	h := &container.HealthConfig{Test: hc.Test}
+	if hc.Disable {
+		h.Test = []string{"NONE"}
+	}
+	if hc.Interval != nil {
+		h.Interval = time.Duration(*hc.Interval)
+	}
+	if hc.Timeout != nil {
+		h.Timeout = time.Duration(*hc.Timeout)
+	}
+	if hc.StartPeriod != nil {
+		h.StartPeriod = time.Duration(*hc.StartPeriod)
+	}
+	if hc.StartInterval != nil && versions.GreaterThanOrEqualTo(apiVersion, "1.44") {
+		h.StartInterval = time.Duration(*hc.StartInterval)
+	}
+	if hc.Retries != nil {
+		h.Retries = int(*hc.Retries)
+	}
+	if hc.Disable || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
+		return h, nil, 0
+	}
+	var test []string
+	switch hc.Test[0] {
+	case "CMD":
+		test = hc.Test[1:]
+	case "CMD-SHELL":
+		test = []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
+	}
+	timeout := 30 * time.Second
+	if h.Timeout > 0 {
+		timeout = h.Timeout
+	}
+	return h, test, timeout
 }
 
 func networkName(p *types.Project, key string, def types.NetworkConfig) string {

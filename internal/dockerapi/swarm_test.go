@@ -210,3 +210,33 @@ func TestSwarmAggregate(t *testing.T) {
 		})
 	}
 }
+
+// TestSwarmSpecHashIsStable: maps in the compose model (ulimits, extra
+// hosts, environment, labels) never make an unchanged service look changed
+// (which would update, and restart, a backend on every up).
+func TestSwarmSpecHashIsStable(t *testing.T) {
+	m := loadYAML(t, `
+services:
+  db:
+    image: x
+    environment: {A: "1", B: "2", C: "3", D: "4"}
+    labels: {a: "1", b: "2", c: "3"}
+    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512, core: 0, memlock: -1}
+    extra_hosts: ["a.example:10.0.0.1", "b.example:10.0.0.2", "c.example:10.0.0.3", "d.example:10.0.0.4"]
+    sysctls: {net.core.somaxconn: "1024", net.ipv4.tcp_syncookies: "0"}
+`)
+	res := swarmResources{nets: map[string]string{"default": "st_default"}}
+	first, err := buildSwarmService(m.Project, m.Project.Services["db"], "st_db", false, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		again, err := buildSwarmService(m.Project, m.Project.Services["db"], "st_db", false, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.hash != first.hash {
+			t.Fatalf("the spec hash changed between two conversions of the same service: %s, %s", first.hash, again.hash)
+		}
+	}
+}

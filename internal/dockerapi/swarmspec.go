@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/swarm"
@@ -158,6 +157,7 @@ func buildSwarmService(p *types.Project, sc types.ServiceConfig, name string, jo
 		CapabilityDrop: sc.CapDrop,
 		Hosts:          sc.ExtraHosts.AsList(" "),
 	}
+	slices.Sort(cs.Hosts) // a map: sorted, so the spec's hash is stable
 	maps.Copy(cs.Labels, sc.Labels)
 	for k, v := range sc.Environment {
 		if v != nil {
@@ -179,43 +179,10 @@ func buildSwarmService(p *types.Project, sc types.ServiceConfig, name string, jo
 		d := time.Duration(*sc.StopGracePeriod)
 		cs.StopGracePeriod = &d
 	}
-	for name, u := range sc.Ulimits {
-		if u.Single > 0 {
-			cs.Ulimits = append(cs.Ulimits, &container.Ulimit{Name: name, Soft: int64(u.Single), Hard: int64(u.Single)})
-		} else {
-			cs.Ulimits = append(cs.Ulimits, &container.Ulimit{Name: name, Soft: int64(u.Soft), Hard: int64(u.Hard)})
-		}
-	}
+	cs.Ulimits = ulimits(sc)
 	if hc := sc.HealthCheck; hc != nil {
-		h := &container.HealthConfig{Test: hc.Test}
-		if hc.Disable {
-			h.Test = []string{"NONE"}
-		}
-		if hc.Interval != nil {
-			h.Interval = time.Duration(*hc.Interval)
-		}
-		if hc.Timeout != nil {
-			h.Timeout = time.Duration(*hc.Timeout)
-		}
-		if hc.StartPeriod != nil {
-			h.StartPeriod = time.Duration(*hc.StartPeriod)
-		}
-		if hc.Retries != nil {
-			h.Retries = int(*hc.Retries)
-		}
-		cs.Healthcheck = h
-		if !hc.Disable && len(hc.Test) > 0 {
-			switch hc.Test[0] {
-			case "CMD":
-				s.healthTest = hc.Test[1:]
-			case "CMD-SHELL":
-				s.healthTest = []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
-			}
-			s.healthTimeout = 30 * time.Second
-			if h.Timeout > 0 {
-				s.healthTimeout = h.Timeout
-			}
-		}
+		// start_interval is left out: Swarm takes it from API 1.44 on.
+		cs.Healthcheck, s.healthTest, s.healthTimeout = healthConfig(hc, "1.41")
 	}
 	for _, v := range sc.Volumes {
 		m := mount.Mount{Target: v.Target, ReadOnly: v.ReadOnly}
