@@ -120,7 +120,11 @@ func (s *Swarm) Project(ctx context.Context, p *types.Project, policy map[string
 	}
 	for _, n := range m.Names {
 		sv := m.Services[n]
-		sp.jobs[n] = sv.Role == compose.RoleInit || sv.Hook != nil
+		mode := ""
+		if d := sv.Config.Deploy; d != nil {
+			mode = d.Mode
+		}
+		sp.jobs[n] = sv.Role == compose.RoleInit || sv.Hook != nil || mode == "replicated-job" || mode == "global-job"
 	}
 	return sp, nil
 }
@@ -496,7 +500,7 @@ func (sp *swarmProject) Inspect(ctx context.Context, id string) (engine.State, e
 // node: the manager learns of an exit a moment after the engine, and a job
 // that exited is not "still running".
 func (sp *swarmProject) settleLocal(ctx context.Context, svc swarm.Service, ts []swarm.Task) {
-	if svc.Spec.Mode.ReplicatedJob == nil {
+	if svc.Spec.Mode.ReplicatedJob == nil && svc.Spec.Mode.GlobalJob == nil {
 		return
 	}
 	for _, t := range ts {
@@ -533,7 +537,7 @@ func (sp *swarmProject) aggregate(svc swarm.Service, ts []swarm.Task) engine.Sta
 	defer sp.mu.Unlock()
 	hasHealth := svc.Spec.TaskTemplate.ContainerSpec != nil && svc.Spec.TaskTemplate.ContainerSpec.Healthcheck != nil &&
 		len(svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test) > 0 && svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test[0] != "NONE"
-	job := svc.Spec.Mode.ReplicatedJob != nil
+	job := svc.Spec.Mode.ReplicatedJob != nil || svc.Spec.Mode.GlobalJob != nil
 	var cur []swarm.Task
 	if job {
 		want, ok := sp.iter[svc.Spec.Name]
@@ -948,7 +952,7 @@ func (sp *swarmProject) Logs(ctx context.Context, id string) ([]byte, error) {
 	}
 	tty := cur.Service.Spec.TaskTemplate.ContainerSpec != nil && cur.Service.Spec.TaskTemplate.ContainerSpec.TTY
 	var rcs []io.ReadCloser
-	if cur.Service.Spec.Mode.ReplicatedJob != nil {
+	if cur.Service.Spec.Mode.ReplicatedJob != nil || cur.Service.Spec.Mode.GlobalJob != nil {
 		sp.mu.Lock()
 		want, ok := sp.iter[id]
 		sp.mu.Unlock()

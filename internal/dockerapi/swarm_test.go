@@ -240,3 +240,28 @@ services:
 		}
 	}
 }
+
+// TestSwarmModes: deploy.mode global is a global service, global-job a
+// global job, for what runs for good and for one-shots alike.
+func TestSwarmModes(t *testing.T) {
+	m := loadYAML(t, `
+services:
+  agent: {image: x, deploy: {mode: global}}
+  everywhere-init: {image: x, restart: "no", deploy: {mode: global-job}}
+`)
+	res := swarmResources{nets: map[string]string{"default": "st_default"}}
+	agent, err := buildSwarmService(m.Project, m.Project.Services["agent"], "st_agent", false, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if agent.spec.Mode.Global == nil {
+		t.Errorf("global: %+v", agent.spec.Mode)
+	}
+	job, err := buildSwarmService(m.Project, m.Project.Services["everywhere-init"], "st_everywhere-init", true, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.spec.Mode.GlobalJob == nil {
+		t.Errorf("global-job: %+v", job.spec.Mode)
+	}
+}

@@ -287,12 +287,22 @@ func buildSwarmService(p *types.Project, sc types.ServiceConfig, name string, jo
 	spec.Labels[LabelService] = sc.Name
 	spec.Labels[LabelConfigHash] = hashes[0]
 	spec.Labels[LabelManagedBy] = "infractl"
-	if job {
+	mode := ""
+	if sc.Deploy != nil {
+		mode = sc.Deploy.Mode
+	}
+	switch {
+	case job && mode == "global-job":
+		spec.Mode = swarm.ServiceMode{GlobalJob: &swarm.GlobalJob{}}
+		spec.EndpointSpec = &swarm.EndpointSpec{Mode: swarm.ResolutionModeDNSRR}
+	case !job && mode == "global":
+		spec.Mode = swarm.ServiceMode{Global: &swarm.GlobalService{}}
+	case job:
 		one := uint64(1)
 		spec.Mode = swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}}
 		// A job serves nobody by name: no virtual IP, no DNS entry needed.
 		spec.EndpointSpec = &swarm.EndpointSpec{Mode: swarm.ResolutionModeDNSRR}
-	} else {
+	default:
 		n := s.replicas
 		spec.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
 	}
