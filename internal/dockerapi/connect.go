@@ -151,8 +151,12 @@ type commandConn struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	out    io.ReadCloser
+	mu     sync.Mutex // guards stderr, written by the command's copier
 	stderr *strings.Builder
 	once   sync.Once
+	// waitOnce starts the one cmd.Wait; exited closes when it returns.
+	waitOnce sync.Once
+	exited   chan struct{}
 }
 
 func newCommandConn(cmd *exec.Cmd) (net.Conn, error) {
@@ -164,20 +168,44 @@ func newCommandConn(cmd *exec.Cmd) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
+	c := &commandConn{cmd: cmd, in: in, out: out, stderr: &strings.Builder{}}
+	cmd.Stderr = &limitedWriter{w: lockedWriter{mu: &c.mu, w: c.stderr}, n: 4096}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("ssh: %w", err)
 	}
-	return &commandConn{cmd: cmd, in: in, out: out, stderr: &stderr}, nil
+	return c, nil
 }
 
 func (c *commandConn) Read(p []byte) (int, error) {
 	n, err := c.out.Read(p)
-	if errors.Is(err, io.EOF) && c.stderr.Len() > 0 {
-		return n, fmt.Errorf("ssh: %s", strings.TrimPrefix(strings.TrimSpace(c.stderr.String()), "ssh: "))
+	if errors.Is(err, io.EOF) {
+		// The command's standard output ended: wait (briefly) for it to
+		// exit, so all it wrote to stderr is read before it is quoted.
+		c.waitExit(2 * time.Second)
+		if msg := c.stderrText(); msg != "" {
+			return n, fmt.Errorf("ssh: %s", strings.TrimPrefix(msg, "ssh: "))
+		}
 	}
 	return n, err
+}
+
+// waitExit waits for the command to exit (and its stderr to be copied), at
+// most d.
+func (c *commandConn) waitExit(d time.Duration) {
+	c.waitOnce.Do(func() {
+		c.exited = make(chan struct{})
+		go func() { _ = c.cmd.Wait(); close(c.exited) }()
+	})
+	select {
+	case <-c.exited:
+	case <-time.After(d):
+	}
+}
+
+func (c *commandConn) stderrText() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.TrimSpace(c.stderr.String())
 }
 func (c *commandConn) Write(p []byte) (int, error) { return c.in.Write(p) }
 func (c *commandConn) Close() error {
@@ -187,7 +215,7 @@ func (c *commandConn) Close() error {
 		if c.cmd.Process != nil {
 			_ = c.cmd.Process.Kill()
 		}
-		_ = c.cmd.Wait()
+		c.waitExit(10 * time.Second)
 	})
 	return nil
 }
@@ -201,6 +229,18 @@ type dummyAddr struct{}
 
 func (dummyAddr) Network() string { return "ssh" }
 func (dummyAddr) String() string  { return "ssh" }
+
+// lockedWriter writes under a mutex.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 type limitedWriter struct {
 	w io.Writer
