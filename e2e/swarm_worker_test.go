@@ -173,10 +173,13 @@ func TestE2ESwarmWorkerNode(t *testing.T) {
   remote-init:
     image: infractl/toolbox:latest
     restart: "no"
-    command: ["sh", "-c", "nc -w 2 db 5000 </dev/null && echo reached db by name"]
+    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 db 5000 </dev/null && { echo reached db by name after $$i tries; exit 0; }; sleep 0.5; done; exit 1"]
     depends_on: {db: {condition: service_healthy}}
     deploy: {placement: {constraints: ["node.role == worker"]}}
 `
+	// The init tries the name a few times, as real inits do: Swarm spreads
+	// a service's DNS record to other nodes by gossip, a moment after the
+	// manager reports its task running.
 	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
