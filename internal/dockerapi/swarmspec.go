@@ -214,33 +214,18 @@ func buildSwarmService(p *types.Project, sc types.ServiceConfig, name string, jo
 		if !ok {
 			return nil, fmt.Errorf("service %q: secret %q is not defined", sc.Name, ref.Source)
 		}
-		target := ref.Target
-		if target == "" {
-			target = ref.Source
-		}
-		target = strings.TrimPrefix(target, "/run/secrets/")
-		mode := uint32(0o444)
-		if ref.Mode != nil {
-			mode = uint32(*ref.Mode)
-		}
+		target, uid, gid, mode := fileTarget(types.FileReferenceConfig(ref), ref.Source)
 		cs.Secrets = append(cs.Secrets, &swarm.SecretReference{SecretID: id, SecretName: stackName(p.Name, ref.Source),
-			File: &swarm.SecretReferenceFileTarget{Name: target, UID: orDefault(ref.UID, "0"), GID: orDefault(ref.GID, "0"), Mode: os.FileMode(mode)}})
+			File: &swarm.SecretReferenceFileTarget{Name: strings.TrimPrefix(target, "/run/secrets/"), UID: uid, GID: gid, Mode: mode}})
 	}
 	for _, ref := range sc.Configs {
 		id, ok := res.configs[ref.Source]
 		if !ok {
 			return nil, fmt.Errorf("service %q: config %q is not defined", sc.Name, ref.Source)
 		}
-		target := ref.Target
-		if target == "" {
-			target = "/" + ref.Source
-		}
-		mode := uint32(0o444)
-		if ref.Mode != nil {
-			mode = uint32(*ref.Mode)
-		}
+		target, uid, gid, mode := fileTarget(types.FileReferenceConfig(ref), "/"+ref.Source)
 		cs.Configs = append(cs.Configs, &swarm.ConfigReference{ConfigID: id, ConfigName: stackName(p.Name, ref.Source),
-			File: &swarm.ConfigReferenceFileTarget{Name: target, UID: orDefault(ref.UID, "0"), GID: orDefault(ref.GID, "0"), Mode: os.FileMode(mode)}})
+			File: &swarm.ConfigReferenceFileTarget{Name: target, UID: uid, GID: gid, Mode: mode}})
 	}
 
 	task := swarm.TaskSpec{ContainerSpec: cs, RestartPolicy: swarmRestart(sc, job)}
@@ -326,6 +311,17 @@ func specHash(spec swarm.ServiceSpec) string {
 type swarmResources struct {
 	nets             map[string]string // compose key -> Swarm network name
 	secrets, configs map[string]string // compose name -> Swarm ID
+}
+
+// fileTarget is where a secret or config lands in a task and as whom:
+// the reference's target (def when it has none), owner root and mode 0444
+// unless it says otherwise.
+func fileTarget(ref types.FileReferenceConfig, def string) (target, uid, gid string, mode os.FileMode) {
+	mode = 0o444
+	if ref.Mode != nil {
+		mode = os.FileMode(*ref.Mode)
+	}
+	return orDefault(ref.Target, def), orDefault(ref.UID, "0"), orDefault(ref.GID, "0"), mode
 }
 
 func orDefault(s, d string) string {
