@@ -476,8 +476,8 @@ func ulimits(sc types.ServiceConfig) []*container.Ulimit {
 }
 
 // healthConfig converts a compose healthcheck for the engine, and returns
-// its test as exec arguments (nil: disabled or none) with the timeout a
-// probe of it gets (compose's default 30 s).
+// its test as exec arguments with the timeout a probe of it gets
+// (execTest; nil when disabled).
 func healthConfig(hc *types.HealthCheckConfig, apiVersion string) (*container.HealthConfig, []string, time.Duration) {
 	h := &container.HealthConfig{Test: hc.Test}
 	if hc.Disable {
@@ -498,20 +498,7 @@ func healthConfig(hc *types.HealthCheckConfig, apiVersion string) (*container.He
 	if hc.Retries != nil {
 		h.Retries = int(*hc.Retries)
 	}
-	if hc.Disable || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
-		return h, nil, 0
-	}
-	var test []string
-	switch hc.Test[0] {
-	case "CMD":
-		test = hc.Test[1:]
-	case "CMD-SHELL":
-		test = []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
-	}
-	timeout := 30 * time.Second
-	if h.Timeout > 0 {
-		timeout = h.Timeout
-	}
+	test, timeout := execTest(h)
 	return h, test, timeout
 }
 

@@ -114,10 +114,8 @@ func (s *Swarm) Project(ctx context.Context, p *types.Project, policy map[string
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s: %w", strings.Join(problems, "; "), engine.ErrUnsupported)
 	}
-	sp := &swarmProject{
-		cli: s.cli, p: p, stack: p.Name, policy: policy, nodeID: s.nodeID, helpers: &s.helpers,
-		jobs: map[string]bool{}, obs: map[string]taskObs{}, iter: map[string]uint64{}, last: map[string]engine.State{}, active: map[string]bool{},
-	}
+	sp := s.newProject(p.Name)
+	sp.p, sp.policy = p, policy
 	for _, n := range m.Names {
 		sv := m.Services[n]
 		mode := ""
@@ -130,8 +128,10 @@ func (s *Swarm) Project(ctx context.Context, p *types.Project, policy map[string
 }
 
 // Observe returns the read-only view of a stack.
-func (s *Swarm) Observe(project string) engine.Observer {
-	return &swarmProject{cli: s.cli, stack: project, nodeID: s.nodeID, helpers: &s.helpers,
+func (s *Swarm) Observe(project string) engine.Observer { return s.newProject(project) }
+
+func (s *Swarm) newProject(stack string) *swarmProject {
+	return &swarmProject{cli: s.cli, stack: stack, nodeID: s.nodeID, helpers: &s.helpers,
 		jobs: map[string]bool{}, obs: map[string]taskObs{}, iter: map[string]uint64{}, last: map[string]engine.State{}, active: map[string]bool{}}
 }
 
@@ -453,12 +453,8 @@ func (sp *swarmProject) Start(ctx context.Context, id string) error {
 		if err != nil {
 			return engineErr("inspect service "+s.name, err)
 		}
-		var it uint64
-		if js := cur.Service.JobStatus; js != nil {
-			it = js.JobIteration.Index
-		}
 		sp.mu.Lock()
-		sp.iter[s.name] = it
+		sp.iter[s.name] = jobIteration(cur.Service)
 		sp.last[s.name] = engine.State{}
 		sp.mu.Unlock()
 	}
@@ -500,7 +496,7 @@ func (sp *swarmProject) Inspect(ctx context.Context, id string) (engine.State, e
 // node: the manager learns of an exit a moment after the engine, and a job
 // that exited is not "still running".
 func (sp *swarmProject) settleLocal(ctx context.Context, svc swarm.Service, ts []swarm.Task) {
-	if svc.Spec.Mode.ReplicatedJob == nil && svc.Spec.Mode.GlobalJob == nil {
+	if !isJob(svc) {
 		return
 	}
 	for _, t := range ts {
@@ -535,24 +531,15 @@ func (sp *swarmProject) settleLocal(ctx context.Context, svc swarm.Service, ts [
 func (sp *swarmProject) aggregate(svc swarm.Service, ts []swarm.Task) engine.State {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	hasHealth := svc.Spec.TaskTemplate.ContainerSpec != nil && svc.Spec.TaskTemplate.ContainerSpec.Healthcheck != nil &&
-		len(svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test) > 0 && svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test[0] != "NONE"
-	job := svc.Spec.Mode.ReplicatedJob != nil || svc.Spec.Mode.GlobalJob != nil
+	var hasHealth bool
+	if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil {
+		test, _ := execTest(cs.Healthcheck)
+		hasHealth = test != nil
+	}
+	job := isJob(svc)
 	var cur []swarm.Task
 	if job {
-		want, ok := sp.iter[svc.Spec.Name]
-		if !ok && svc.JobStatus != nil {
-			want = svc.JobStatus.JobIteration.Index
-		}
-		for _, t := range ts {
-			var it uint64
-			if t.JobIteration != nil {
-				it = t.JobIteration.Index
-			}
-			if it == want {
-				cur = append(cur, t)
-			}
-		}
+		cur = ofIteration(ts, sp.currentIteration(svc))
 	} else {
 		for _, t := range ts {
 			if t.DesiredState == swarm.TaskStateRunning || t.DesiredState == swarm.TaskStateReady || t.DesiredState == swarm.TaskStateAccepted {
@@ -655,6 +642,44 @@ func (sp *swarmProject) aggregate(svc swarm.Service, ts []swarm.Task) engine.Sta
 		}
 	}
 	return st
+}
+
+// isJob reports a replicated or global job.
+func isJob(svc swarm.Service) bool {
+	return svc.Spec.Mode.ReplicatedJob != nil || svc.Spec.Mode.GlobalJob != nil
+}
+
+// jobIteration is a job's current iteration as the manager has it (Swarm
+// counts the runs of a job; the first is 0).
+func jobIteration(svc swarm.Service) uint64 {
+	if svc.JobStatus == nil {
+		return 0
+	}
+	return svc.JobStatus.JobIteration.Index
+}
+
+// currentIteration is the iteration of a job this run started, or the
+// manager's current one; sp.mu is held.
+func (sp *swarmProject) currentIteration(svc swarm.Service) uint64 {
+	if it, ok := sp.iter[svc.Spec.Name]; ok {
+		return it
+	}
+	return jobIteration(svc)
+}
+
+// ofIteration are the tasks of one job iteration.
+func ofIteration(ts []swarm.Task, it uint64) []swarm.Task {
+	var out []swarm.Task
+	for _, t := range ts {
+		var i uint64
+		if t.JobIteration != nil {
+			i = t.JobIteration.Index
+		}
+		if i == it {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func terminal(s swarm.TaskState) bool {
@@ -920,27 +945,12 @@ func (sp *swarmProject) Containers(ctx context.Context) ([]engine.Container, err
 		}
 		if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil {
 			c.Image, c.Cmd, c.Entrypoint = cs.Image, cs.Args, cs.Command
-			if hc := cs.Healthcheck; hc != nil && len(hc.Test) > 0 {
-				switch hc.Test[0] {
-				case "CMD":
-					c.HealthTest = hc.Test[1:]
-				case "CMD-SHELL":
-					c.HealthTest = []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
-				}
-				c.HealthTimeout = orDuration(hc.Timeout, 30*time.Second)
-			}
+			c.HealthTest, c.HealthTimeout = execTest(cs.Healthcheck)
 		}
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b engine.Container) int { return strings.Compare(a.Service, b.Service) })
 	return out, nil
-}
-
-func orDuration(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }
 
 // Logs reads a service's logs: a job's of its current iteration, through
@@ -952,13 +962,10 @@ func (sp *swarmProject) Logs(ctx context.Context, id string) ([]byte, error) {
 	}
 	tty := cur.Service.Spec.TaskTemplate.ContainerSpec != nil && cur.Service.Spec.TaskTemplate.ContainerSpec.TTY
 	var rcs []io.ReadCloser
-	if cur.Service.Spec.Mode.ReplicatedJob != nil || cur.Service.Spec.Mode.GlobalJob != nil {
+	if isJob(cur.Service) {
 		sp.mu.Lock()
-		want, ok := sp.iter[id]
+		want := sp.currentIteration(cur.Service)
 		sp.mu.Unlock()
-		if !ok && cur.Service.JobStatus != nil {
-			want = cur.Service.JobStatus.JobIteration.Index
-		}
 		ts, err := sp.settledTasks(ctx, cur.Service.ID, want)
 		if err != nil {
 			return nil, err
@@ -1004,17 +1011,9 @@ func (sp *swarmProject) settledTasks(ctx context.Context, id string, want uint64
 		if err != nil {
 			return nil, err
 		}
-		var cur []swarm.Task
+		cur := ofIteration(ts, want)
 		settled := true
-		for _, t := range ts {
-			var it uint64
-			if t.JobIteration != nil {
-				it = t.JobIteration.Index
-			}
-			if it != want {
-				continue
-			}
-			cur = append(cur, t)
+		for _, t := range cur {
 			sp.mu.Lock()
 			o := sp.obs[t.ID]
 			sp.mu.Unlock()
