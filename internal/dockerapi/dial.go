@@ -89,7 +89,21 @@ func (hs *helpers) closeAll(cli *client.Client) {
 			h.attach.Close()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Closing its stdin ends the helper, and the engine removes it
+		// (AutoRemove) while this removal runs: either may answer "in
+		// progress". It is gone when the engine no longer knows it.
 		_, _ = cli.ContainerRemove(ctx, h.id, client.ContainerRemoveOptions{Force: true})
+		for {
+			if _, err := cli.ContainerInspect(ctx, h.id, client.ContainerInspectOptions{}); err != nil {
+				break // not found, or the engine is gone: nothing more to do
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+				continue
+			}
+			break
+		}
 		cancel()
 	}
 	hs.byPr = nil
