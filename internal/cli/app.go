@@ -25,6 +25,7 @@ const (
 	ExitFailed      = 1   // the init phase or a check failed
 	ExitUsage       = 2   // the project does not load, or bad usage
 	ExitEngine      = 3   // the Docker engine is unreachable, or infrastructure error
+	ExitLocked      = 4   // another run holds the project's lock, or the lock cannot be taken
 	ExitInterrupted = 130 // Ctrl-C
 )
 
@@ -88,8 +89,10 @@ func ExitCode(err error) int {
 	case errors.Is(err, ErrChecksFailed):
 		return ExitFailed
 	case errors.Is(err, compose.ErrInvalidProject), errors.Is(err, ErrUsage), errors.Is(err, ErrOutput),
-		errors.Is(err, engine.ErrUnsupported), errors.Is(err, engine.ErrConflict), errors.Is(err, lock.ErrBusy):
+		errors.Is(err, engine.ErrUnsupported), errors.Is(err, engine.ErrConflict):
 		return ExitUsage
+	case errors.Is(err, lock.ErrBusy), errors.Is(err, lock.ErrLock):
+		return ExitLocked
 	case errors.Is(err, engine.ErrEngine):
 		return ExitEngine
 	}
@@ -106,8 +109,24 @@ func Run(ctx context.Context, streams IOStreams, args []string) error {
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	if err != nil && f.red != nil {
+		// An error may quote what a container, a build or the engine said:
+		// never a secret, never a terminal escape.
+		err = redactedError{err: err, msg: f.red.Terminal(err.Error())}
+	}
+	return err
 }
+
+// redactedError is an error whose message is redacted; errors.Is and As
+// still see the error it wraps (the exit code).
+type redactedError struct {
+	err error
+	msg string
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
 
 // NewRootCommand builds the command tree.
 func NewRootCommand(f *Factory) *cobra.Command {
@@ -128,8 +147,11 @@ Exit codes:
   0    everything passed
   1    the init phase or a check failed (the verdict says which)
   2    the project does not load, or a usage error
-  3    the Docker engine is unreachable, or an infrastructure error
-  130  interrupted (Ctrl-C)`,
+  3    the Docker engine is unreachable or stopped answering, or an
+       infrastructure error
+  4    another infractl run is changing the project (its lock is held),
+       or the lock cannot be taken (see the README: where the lock lives)
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

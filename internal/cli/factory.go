@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -10,7 +11,9 @@ import (
 	"github.com/infractl/infractl/internal/dockerapi"
 	"github.com/infractl/infractl/internal/endpoint"
 	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/lock"
 	"github.com/infractl/infractl/internal/provision"
+	"github.com/infractl/infractl/internal/redact"
 )
 
 // Factory wires dependencies once: the streams, the project loading flags
@@ -25,7 +28,32 @@ type Factory struct {
 	// Connect opens the engine (tests swap in the in-memory one).
 	Connect func(ctx context.Context) (engine.Engine, error)
 	engine  engine.Engine
+	// red masks the secrets known so far (a --loki-url's password, then
+	// the project's): Run redacts its error with it too.
+	red *redact.Redactor
 }
+
+// SecretNamesEnv names the opt-in list of more variable names whose values
+// are secrets (comma separated), beyond the documented rule.
+const SecretNamesEnv = "INFRACTL_SECRET_NAMES"
+
+// Redactor returns the redactor of the project m (its secrets, the
+// credential variables of its services, hooks and build args, and the
+// names in INFRACTL_SECRET_NAMES), with what the factory knew already. A
+// secret file infractl cannot read is an invalid project (exit 2).
+func (f *Factory) Redactor(m *compose.Model) (*redact.Redactor, error) {
+	names, _ := f.Streams.LookupEnv(SecretNamesEnv)
+	r, err := redact.ForProject(m.Project, strings.Split(names, ",")...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, compose.ErrInvalidProject)
+	}
+	f.red = r.Add(f.red.Values()...)
+	return f.red, nil
+}
+
+// AddSecrets makes the factory's redactor mask values too (a URL's
+// password given on the command line).
+func (f *Factory) AddSecrets(values ...string) { f.red = f.red.Add(values...) }
 
 func newFactory(s IOStreams) *Factory {
 	f := &Factory{Streams: s}
@@ -197,4 +225,14 @@ func checkRanges(ranges ...flagRange) error {
 		}
 	}
 	return nil
+}
+
+// lock takes the project's lock on eng for command (see internal/lock):
+// keyed on the engine's ID, in the user's runtime folder.
+func (f *Factory) lock(ctx context.Context, eng engine.Engine, project, command string) (func(), error) {
+	id, err := eng.ID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: %w", eng.Endpoint(), err)
+	}
+	return lock.Acquire(lock.Dir(f.Streams.Getenv), id, eng.Endpoint(), project, command)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/loki"
+	"github.com/infractl/infractl/internal/redact"
 	"github.com/infractl/infractl/internal/report"
 )
 
@@ -42,6 +43,9 @@ func (o *lokiOptions) client(f *Factory) (*loki.Client, error) {
 		}
 		return nil, nil
 	}
+	// A password in the URL is refused below; it must not be printed on
+	// the way (an ERROR line, the verdict).
+	f.AddSecrets(redact.URLPasswords(o.cfg.URL)...)
 	if o.cfg.Timeout <= 0 {
 		return nil, fmt.Errorf("--loki-timeout %s is out of range: it takes more than 0s%w", o.cfg.Timeout, usageSuffix)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/infractl/infractl/internal/dockerapi"
 	"github.com/infractl/infractl/internal/engine"
-	"github.com/infractl/infractl/internal/lock"
 	"github.com/infractl/infractl/internal/report"
 	"github.com/infractl/infractl/internal/up"
 )
@@ -27,6 +26,40 @@ type outputOptions struct {
 func (o *outputOptions) addFlags(c *cobra.Command) {
 	c.Flags().StringVar(&o.format, "format", "text", "verdict format on stdout: text or json")
 	c.Flags().StringVar(&o.junit, "junit", "", "also write the verdict as JUnit XML to this file")
+}
+
+// check finds an output that cannot be written (--junit) before anything
+// runs: nothing is created for a verdict that could not be kept.
+func (o outputOptions) check() error {
+	if o.junit == "" {
+		return nil
+	}
+	if err := probeWritable(o.junit); err != nil {
+		return fmt.Errorf("--junit: %w%w", err, silentErr{ErrOutput})
+	}
+	return nil
+}
+
+// probeWritable checks that file can be written: an existing file is
+// opened for writing (not truncated), a new one is created in its folder
+// and removed again.
+func probeWritable(file string) error {
+	if st, err := os.Stat(file); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("%s is a folder", file)
+		}
+		w, err := os.OpenFile(file, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return w.Close()
+	}
+	w, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	w.Close()
+	return os.Remove(file)
 }
 
 // writeVerdict prints the verdict and maps it to the exit code.
@@ -181,11 +214,21 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	if err != nil {
 		return err
 	}
-	m, eng, err := f.LoadModelAndEngine(ctx)
+	m, err := f.LoadModel(ctx)
 	if err != nil {
 		return err
 	}
-	release, err := lock.Acquire(eng.Endpoint(), m.Project.Name, "up")
+	if o.Redactor, err = f.Redactor(m); err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	eng, err := f.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	release, err := f.lock(ctx, eng, m.Project.Name, "up")
 	if err != nil {
 		return err
 	}
@@ -313,7 +356,7 @@ the file no longer loads) everything labelled with that project is removed.`,
 				fmt.Fprintf(f.Streams.ErrOut, "WARN: no project to load (%s); removing everything labelled %s=%s\n", Message(loadErr), label, name)
 				o.Services = nil
 			}
-			release, err := lock.Acquire(eng.Endpoint(), name, "down")
+			release, err := f.lock(ctx, eng, name, "down")
 			if err != nil {
 				return err
 			}

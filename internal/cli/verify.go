@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/compose"
-	"github.com/infractl/infractl/internal/lock"
 	"github.com/infractl/infractl/internal/report"
 	"github.com/infractl/infractl/internal/verify"
 )
@@ -107,13 +106,23 @@ func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	if lc != nil {
 		o.Loki = lc
 	}
-	m, eng, err := f.LoadModelAndEngine(ctx)
+	m, err := f.LoadModel(ctx)
+	if err != nil {
+		return err
+	}
+	if o.Redactor, err = f.Redactor(m); err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	eng, err := f.Engine(ctx)
 	if err != nil {
 		return err
 	}
 	if o.Rerun || o.Blocking {
 		// These change the stack (fresh containers, stopped backends).
-		release, err := lock.Acquire(eng.Endpoint(), m.Project.Name, "verify")
+		release, err := f.lock(ctx, eng, m.Project.Name, "verify")
 		if err != nil {
 			return err
 		}

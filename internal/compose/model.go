@@ -1,15 +1,18 @@
 package compose
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/infractl/infractl/internal/fileobj"
 )
 
 // Role is what a service is for in the init phase.
@@ -389,7 +392,7 @@ func (m *Model) validate(files bool) error {
 			if d.File == "" || bool(d.External) {
 				continue
 			}
-			if _, err := os.Stat(d.File); err != nil {
+			if err := fileobj.Check(d.File); err != nil {
 				var users []string
 				for _, sn := range m.Names {
 					if s := m.Services[sn]; s.Hook == nil && usesFileObject(s.Config, kind, name) {
@@ -397,8 +400,14 @@ func (m *Model) validate(files bool) error {
 					}
 				}
 				loc, _ := m.Index.TopLevel(kind, name)
-				problems = append(problems, fmt.Sprintf("%s: %s %q: file %s does not exist (used by %s); create it or fix the path",
-					loc, strings.TrimSuffix(kind, "s"), name, d.File, quoteListOr(users, "no service")))
+				what := "does not exist"
+				fix := "create it or fix the path"
+				if !errors.Is(err, fs.ErrNotExist) {
+					// A FIFO would block every reader, /dev/zero never end.
+					what, fix = "cannot be used: "+err.Error(), "point it at a regular file of at most 1 MiB"
+				}
+				problems = append(problems, fmt.Sprintf("%s: %s %q: file %s %s (used by %s); %s",
+					loc, strings.TrimSuffix(kind, "s"), name, d.File, what, quoteListOr(users, "no service"), fix))
 			}
 		}
 	}

@@ -40,6 +40,18 @@ func (e *Engine) Endpoint() string {
 	return e.cli.DaemonHost()
 }
 
+// ID is the engine's ID from /info.
+func (e *Engine) ID(ctx context.Context) (string, error) {
+	info, err := e.cli.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return "", engineErr("engine info", err)
+	}
+	if info.Info.ID == "" {
+		return e.Endpoint(), nil
+	}
+	return info.Info.ID, nil
+}
+
 // Close releases the client.
 func (e *Engine) Close() error {
 	e.helpers.closeAll(e.cli)
@@ -74,4 +86,24 @@ func (e *Engine) Remote() bool {
 		h = e.cli.DaemonHost()
 	}
 	return !strings.HasPrefix(h, "unix://")
+}
+
+// Check refuses the keys this engine cannot run (see engine.Engine).
+func (e *Engine) Check(p *types.Project) error {
+	var problems []string
+	for _, n := range p.ServiceNames() {
+		sc := p.Services[n]
+		if bad := unsupportedKeys(sc); len(bad) > 0 {
+			problems = append(problems, fmt.Sprintf("service %q uses keys infractl cannot run yet: %s (run it with docker compose, or remove them)", n, strings.Join(bad, ", ")))
+		}
+		if sc.Build != nil {
+			if bad := UnsupportedBuildKeys(sc.Build); len(bad) > 0 {
+				problems = append(problems, fmt.Sprintf("service %q: %s cannot be built through the Engine API's classic builder here (build it with docker build, or remove them)", n, strings.Join(bad, ", ")))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %w", strings.Join(problems, "; "), engine.ErrUnsupported)
+	}
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"os"
 	"path"
 	"slices"
 	"sort"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/fileobj"
 )
 
 // ComposeVersion is the version written into com.docker.compose.version.
@@ -211,7 +211,7 @@ func (s *createSpec) forRemote() error {
 	s.opts.HostConfig = &hc
 	s.copies = slices.Clone(s.copies) // a replica's spec shares the array
 	for _, f := range s.objectFiles {
-		b, err := os.ReadFile(f.Source)
+		b, err := fileobj.Read(f.Source)
 		if err != nil {
 			return fmt.Errorf("service %q: read %s to copy it to the remote engine: %w", s.service, f.Source, err)
 		}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/endpoint"
 	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/fileobj"
 )
 
 // Swarm is a Docker Swarm manager as the engine port: the same scheduler
@@ -80,6 +80,20 @@ func (s *Swarm) Build(_ context.Context, _ *types.Project, service string, _ boo
 
 // Project checks that every service can run on Swarm and returns its port;
 // nothing is created.
+// Check refuses what Swarm cannot run (see engine.Engine).
+func (s *Swarm) Check(p *types.Project) error {
+	var problems []string
+	for _, name := range p.ServiceNames() {
+		for _, k := range swarmRefused(p.Services[name]) {
+			problems = append(problems, fmt.Sprintf("service %q: %s", name, k))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %w", strings.Join(problems, "; "), engine.ErrUnsupported)
+	}
+	return nil
+}
+
 func (s *Swarm) Project(ctx context.Context, p *types.Project, policy map[string]engine.Policy) (engine.Project, error) {
 	m, err := compose.NewModel(p)
 	if err != nil {
@@ -279,7 +293,7 @@ func (sp *swarmProject) ensureObject(ctx context.Context, kind, key string, def 
 	switch {
 	case bool(def.External):
 	case def.File != "":
-		b, err := os.ReadFile(def.File)
+		b, err := fileobj.Read(def.File)
 		if err != nil {
 			return "", fmt.Errorf("%s %q: read %s: %w", kind, key, def.File, engine.ErrUnsupported)
 		}

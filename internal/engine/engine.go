@@ -219,6 +219,10 @@ type Project interface {
 
 // Engine is a connected engine.
 type Engine interface {
+	// Check refuses what this engine cannot run in p (unsupported keys,
+	// build keys it cannot build) with ErrUnsupported, without calling
+	// the engine: up checks before it builds or creates anything.
+	Check(p *types.Project) error
 	// Project checks that every enabled service of p can run (supported
 	// keys, images present) and returns its port; nothing is created.
 	// policy says, per node (service, replica or hook), what Prepare does
@@ -235,6 +239,9 @@ type Engine interface {
 	Build(ctx context.Context, p *types.Project, service string, force bool, out func(string)) (bool, error)
 	// Endpoint names the engine (its host), for messages.
 	Endpoint() string
+	// ID is the engine's identity (its ID from /info): the same engine
+	// reached through two spellings of its address has one ID.
+	ID(ctx context.Context) (string, error)
 	io.Closer
 }
 

@@ -12,6 +12,8 @@
 package loki
 
 import (
+	"github.com/infractl/infractl/internal/redact"
+
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -93,7 +95,7 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--loki-url %q: want http(s)://host[:port] (Loki's base URL)", cfg.URL)
+		return nil, fmt.Errorf("--loki-url %q: want http(s)://host[:port] (Loki's base URL)", redact.StripUserinfo(cfg.URL))
 	}
 	if u.User != nil {
 		return nil, errors.New("--loki-url must not hold credentials (they would show in ps): use --loki-user with --loki-password-file, or --loki-token-file")

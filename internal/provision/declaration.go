@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/fileobj"
 )
 
 //go:embed schema.json
@@ -309,7 +309,7 @@ func HostSecrets(m *compose.Model) Secrets {
 		}
 		switch {
 		case s.File != "":
-			b, err := os.ReadFile(s.File)
+			b, err := fileobj.Read(s.File)
 			return strings.TrimRight(string(b), "\r\n"), err
 		case s.Environment != "":
 			return m.Project.Environment[s.Environment], nil
@@ -321,7 +321,7 @@ func HostSecrets(m *compose.Model) Secrets {
 // ContainerSecrets reads secrets from /run/secrets/<name>.
 func ContainerSecrets(dir string) Secrets {
 	return func(name string) (string, error) {
-		b, err := os.ReadFile(dir + "/" + name)
+		b, err := fileobj.Read(dir + "/" + name)
 		return strings.TrimRight(string(b), "\r\n"), err
 	}
 }

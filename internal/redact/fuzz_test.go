@@ -6,7 +6,7 @@ import (
 )
 
 // FuzzRedact: whatever a secret and the text around it hold, no secret
-// value (trimmed, at least minLen long), and no such line of it, survives.
+// value (as given or trimmed, any length), and no line of it, survives.
 // Its seed corpus (testdata/fuzz/FuzzRedact) runs with every go test.
 func FuzzRedact(f *testing.F) {
 	f.Add("s3cr3t-value\n", "pw=s3cr3t-value done")
@@ -18,7 +18,7 @@ func FuzzRedact(f *testing.F) {
 		got := r.String(text + secret + text)
 		for _, piece := range append([]string{secret}, strings.Split(secret, "\n")...) {
 			p := strings.TrimSpace(piece)
-			if len(p) >= minLen && strings.Contains(got, p) {
+			if p != "" && strings.Contains(got, p) {
 				t.Fatalf("%q survives in %q", p, got)
 			}
 		}

@@ -74,6 +74,9 @@ type Options struct {
 	// Orchestrated means replicas are the orchestrator's (Swarm): one node
 	// per service, ready when all its replicas are.
 	Orchestrated bool
+	// Redactor masks the project's secrets in everything the run prints or
+	// writes (nil: redact.ForProject of the model).
+	Redactor *redact.Redactor
 	// Clock and Idle are for tests on the in-memory engine (nil: the real
 	// clock; see scheduler.Options.Idle).
 	Clock clockwork.Clock
@@ -106,13 +109,26 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 			policy[n.Name] = engine.Fresh
 		}
 	}
+	red := opts.Redactor
+	if red == nil {
+		var err error
+		if red, err = redact.ForProject(m.Project); err != nil {
+			return v, fmt.Errorf("%w: %w", err, compose.ErrInvalidProject)
+		}
+	}
+	if err := eng.Check(m.Project); err != nil {
+		// Refused before anything is built or created.
+		return v, Classify(err)
+	}
 	for _, n := range m.Project.ServiceNames() {
 		if m.Project.Services[n].Build == nil {
 			continue
 		}
 		say := func(line string) {
 			if opts.Progress != nil {
-				fmt.Fprintf(opts.Progress, "build %s: %s\n", n, line)
+				// A RUN step may print a build arg that holds a secret,
+				// and anything the build prints is foreign bytes.
+				fmt.Fprintf(opts.Progress, "build %s: %s\n", n, red.Terminal(line))
 			}
 		}
 		if _, err := eng.Build(ctx, m.Project, n, opts.Build, say); err != nil {
@@ -135,7 +151,6 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	if err != nil {
 		return v, Classify(err)
 	}
-	red := redact.ForProject(m.Project)
 	progress := newProgress(opts.Progress, clock, start, red)
 	if opts.Live && opts.Progress != nil {
 		width := opts.Width
@@ -177,9 +192,8 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 			if err == nil {
 				clean := red.Bytes(logs)
 				sv.Log = string(clean)
-				sv.LogTail = report.Tail(string(clean), opts.TailLines)
-				// A hook "app/pre_start[0]" logs to app-pre_start-0.log.
-				file := filepath.Join(logsDir, strings.NewReplacer("/", "-", "[", "-", "]", "").Replace(r.Name)+".log")
+				sv.LogTail = report.Tail(red.Terminal(string(clean)), opts.TailLines)
+				file := filepath.Join(logsDir, LogFileName(r.Name))
 				err := os.MkdirAll(logsDir, 0o755)
 				if err == nil {
 					err = os.WriteFile(file, clean, 0o644)
@@ -204,7 +218,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 				fmt.Fprintf(opts.Warnings, "WARN: could not remove the runner of %s: %v\n", r.Name, err)
 			}
 		}
-		sv.Detail = red.String(sv.Detail)
+		sv.Detail = red.Terminal(sv.Detail)
 		v.Services = append(v.Services, sv)
 	}
 	sortServices(m, v.Services)
@@ -215,6 +229,14 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		return v, Classify(runErr)
 	}
 	return v, runErr
+}
+
+// LogFileName is the file a node's log is written to in the logs folder:
+// "web.log", a replica "web#2.log", a hook "app/pre_start[0]"
+// "app+pre_start-0.log" ('+' is not allowed in a service name, so no
+// service's file can be a hook's).
+func LogFileName(node string) string {
+	return strings.NewReplacer("/", "+", "[", "-", "]", "").Replace(node) + ".log"
 }
 
 // orphans warns about (or, with RemoveOrphans, removes) the project's
@@ -543,7 +565,7 @@ func (p *progress) observe(r scheduler.Result) {
 	if r.Detail != "" && r.Outcome != "" && r.Outcome != scheduler.OK {
 		line += ": " + r.Detail
 	}
-	fmt.Fprintln(p.w, p.red.String(line))
+	fmt.Fprintln(p.w, p.red.Terminal(line))
 }
 
 // redraw hands the service's line (state and elapsed time) to the live
@@ -562,5 +584,5 @@ func (p *progress) redraw(r scheduler.Result, state string) {
 	if r.Detail != "" && r.Outcome != "" && r.Outcome != scheduler.OK {
 		line += ": " + r.Detail
 	}
-	p.live.Set(r.Name, style.Render(p.red.String(line)))
+	p.live.Set(r.Name, style.Render(p.red.Terminal(line)))
 }

@@ -44,6 +44,8 @@ type Options struct {
 	Loki      LokiQuerier
 	TailLines int
 	Progress  io.Writer
+	// Redactor masks the project's secrets (nil: redact.ForProject).
+	Redactor *redact.Redactor
 	// Clock and Idle are for tests on the in-memory engine (nil: the real
 	// clock): the blocking check's waits and the rerun's scheduler run on
 	// Clock; Idle is the rerun scheduler's (scheduler.Options.Idle).
@@ -121,7 +123,13 @@ func Checks(o Options) []Check {
 func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options) (report.Verdict, error) {
 	start := time.Now()
 	v := report.Verdict{Command: "verify", Project: m.Project.Name}
-	red := redact.ForProject(m.Project)
+	red := opts.Redactor
+	if red == nil {
+		var err error
+		if red, err = redact.ForProject(m.Project); err != nil {
+			return v, fmt.Errorf("%w: %w", err, compose.ErrInvalidProject)
+		}
+	}
 	env := &Env{Model: m, Opts: opts, Red: red, Engine: eng, Observer: eng.Observe(m.Project.Name), Logs: map[string]string{}}
 	env.Say = func(format string, args ...any) {
 		if opts.Progress != nil {

@@ -96,6 +96,8 @@ type Engine struct {
 	DropEvents bool
 	// Built records the services Build built.
 	Built map[string]bool
+	// Refuse is what Check returns.
+	Refuse error
 	// Down makes every call fail as an unreachable engine would.
 	down bool
 
@@ -235,6 +237,9 @@ func (e *Engine) emit(ev engine.Event) {
 // Endpoint names the engine.
 func (e *Engine) Endpoint() string { return "memory://" }
 
+// ID is the engine's identity.
+func (e *Engine) ID(context.Context) (string, error) { return "memengine", nil }
+
 // Build records that a service with build: was built (there are no images
 // in memory: it builds when forced or the first time).
 func (e *Engine) Build(_ context.Context, p *types.Project, service string, force bool, out func(string)) (bool, error) {
@@ -248,10 +253,21 @@ func (e *Engine) Build(_ context.Context, p *types.Project, service string, forc
 	}
 	e.Built[service] = true
 	if out != nil {
+		// A RUN step that echoes each build arg, as a careless Dockerfile
+		// does (the redaction tests need foreign build output).
+		args := p.Services[service].Build.Args
+		for _, k := range slices.Sorted(maps.Keys(args)) {
+			if v := args[k]; v != nil {
+				out("RUN echo $" + k + ": " + *v)
+			}
+		}
 		out("Successfully built " + service)
 	}
 	return true, nil
 }
+
+// Check returns Refuse (nil: everything can run).
+func (e *Engine) Check(*types.Project) error { return e.Refuse }
 
 // Close does nothing.
 func (e *Engine) Close() error { return nil }
