@@ -41,8 +41,8 @@ var ErrOutput = errors.New("cannot write output")
 
 // Main runs infractl with the process's arguments and streams and exits.
 func Main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	streams := SystemStreams()
+	ctx, stop := notifyContext(streams)
 	err := Run(ctx, streams, os.Args[1:])
 	interrupted := ctx.Err() != nil
 	stop()
@@ -56,6 +56,40 @@ func Main() {
 		fmt.Fprintf(streams.ErrOut, "ERROR: %s\n", Message(err))
 	}
 	os.Exit(code)
+}
+
+// Signals end a run as Ctrl-C does: SIGINT, SIGTERM, and SIGHUP (a closed
+// terminal or SSH session, a CI runner's hang-up), which would otherwise
+// kill infractl with nothing cleaned up and no verdict.
+var Signals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// notifyContext is cancelled by the first signal; a second one exits at
+// once (130), as docker compose does, for a user who will not wait for the
+// clean-up.
+func notifyContext(streams IOStreams) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, Signals...)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(streams.ErrOut, "ERROR: interrupted again: exiting now, without the clean-up (inits this run started may still run; infractl down removes them)")
+			os.Exit(ExitInterrupted)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
 }
 
 // Message is the one line printed after "ERROR:". It strips the category

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,8 +59,19 @@ func (o *lokiOptions) client(f *Factory) (*loki.Client, error) {
 
 // push sends a run's results; its outcome goes into the verdict, and a
 // failure fails the run only when required.
-func (o *lokiOptions) push(ctx context.Context, c *loki.Client, v *report.Verdict) {
-	n, err := c.Push(context.WithoutCancel(ctx), loki.Streams(*v, runID(), time.Now()))
+//
+// Ctrl-C, SIGTERM and SIGHUP end the push at once. After an interrupted
+// run the partial results are still pushed, within --loki-timeout (a
+// second signal exits at once).
+func (o *lokiOptions) push(ctx context.Context, c *loki.Client, v *report.Verdict, progress io.Writer) {
+	if ctx.Err() != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	streams := loki.Streams(*v, runID(), time.Now())
+	if progress != nil {
+		fmt.Fprintf(progress, "pushing the results to Loki %s\n", c.URL())
+	}
+	n, err := c.Push(ctx, streams)
 	v.Loki = &report.LokiPush{URL: c.URL(), Lines: n, Required: o.required}
 	if err != nil {
 		v.Loki.Error = err.Error()

@@ -284,7 +284,7 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 		err = fmt.Errorf("engine %s: %w", v.Endpoint, err)
 	}
 	if lc != nil && len(v.Services) > 0 {
-		opts.Loki.push(ctx, lc, &v)
+		opts.Loki.push(ctx, lc, &v, f.Streams.ErrOut)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("--wait-timeout %s passed before the init phase finished; the inits still running were stopped: %w", opts.WaitTimeout, ErrChecksFailed)

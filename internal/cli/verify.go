@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/engine"
 	"github.com/infractl/infractl/internal/report"
 	"github.com/infractl/infractl/internal/verify"
 )
@@ -131,6 +133,9 @@ func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	o.Progress = f.Streams.ErrOut
 	v, err := verify.Run(ctx, eng, m, o)
 	v.Endpoint = eng.Endpoint()
+	if errors.Is(err, engine.ErrEngine) && !strings.Contains(err.Error(), v.Endpoint) {
+		err = fmt.Errorf("engine %s: %w", v.Endpoint, err)
+	}
 	if err != nil && len(v.Checks) == 0 {
 		return err
 	}

@@ -122,6 +122,16 @@ func commandWords(args []string) (ws, flagWords []string) {
 					flagWords = append(flagWords, strings.Join(words(f), "-"))
 					continue
 				}
+				switch {
+				case strings.Contains(f, "://"):
+					// A URL's host and path ("http://server/run") say
+					// nothing of how long the command runs.
+					continue
+				case strings.Contains(f, "/"):
+					// A path: only its last element names a program or a
+					// file ("/run/secrets/db_password" is not "run").
+					f = f[strings.LastIndex(f, "/")+1:]
+				}
 				ws = append(ws, words(f)...)
 			}
 		}

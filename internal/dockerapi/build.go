@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/fileobj"
 )
 
 // buildKeys are the build: keys the classic builder honours here.
@@ -76,7 +79,7 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, service string, fo
 	if dockerfile == "" {
 		dockerfile = "Dockerfile"
 	}
-	tarball, err := contextTar(sc.Build.Context, dockerfile)
+	tarball, dockerfile, err := contextTar(sc.Build.Context, dockerfile)
 	if err != nil {
 		return false, fmt.Errorf("service %q: build.context %s: %w: %w", service, sc.Build.Context, err, compose.ErrInvalidProject)
 	}
@@ -94,7 +97,12 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, service string, fo
 		Labels: map[string]string{LabelProject: p.Name, LabelService: service, LabelManagedBy: "infractl"},
 	})
 	if err != nil {
-		return false, fmt.Errorf("build %s (service %q): %w", tag, service, classify(err))
+		if ctx.Err() != nil || client.IsErrConnectionFailed(err) || errors.Is(err, engine.ErrLost) {
+			return false, fmt.Errorf("build %s (service %q): %w", tag, service, classify(err))
+		}
+		// The engine answered and refused the build (a missing target, a
+		// bad Dockerfile): the project's to fix, not the engine's.
+		return false, fmt.Errorf("build %s (service %q) was refused by the engine: %s: %w", tag, service, strings.TrimSpace(err.Error()), compose.ErrInvalidProject)
 	}
 	defer res.Body.Close()
 	// The answer is a stream of JSON messages: output lines, then an
@@ -127,37 +135,57 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, service string, fo
 // unreadable file is an error before anything is sent), leaving out what
 // its .dockerignore excludes; the Dockerfile and .dockerignore are always
 // sent (docker build does the same). The caller removes the file.
-func contextTar(dir, dockerfile string) (*os.File, error) {
+//
+// A Dockerfile outside the context is sent in it under a name of its own
+// (.dockerfile.<hash>), as the docker CLI does; the name to build with is
+// returned.
+func contextTar(dir, dockerfile string) (*os.File, string, error) {
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errors.New("no such folder (fix build.context, or create it)")
+		return nil, "", errors.New("no such folder (fix build.context, or create it)")
 	} else if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("%s is not a folder", dir)
+		return nil, "", fmt.Errorf("%s is not a folder", dir)
+	}
+	var outside []byte
+	{
+		path := dockerfile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		if rel, err := filepath.Rel(dir, path); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			if outside, err = fileobj.Read(path); err != nil {
+				return nil, "", fmt.Errorf("dockerfile %s: %w", path, err)
+			}
+			sum := sha256.Sum256(outside)
+			dockerfile = ".dockerfile." + hex.EncodeToString(sum[:6])
+		} else {
+			dockerfile = rel
+		}
 	}
 	var patterns []string
 	if f, err := os.Open(filepath.Join(dir, ".dockerignore")); err == nil {
 		patterns, err = ignorefile.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf(".dockerignore: %w", err)
+			return nil, "", fmt.Errorf(".dockerignore: %w", err)
 		}
 	}
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
-		return nil, fmt.Errorf(".dockerignore: %w", err)
+		return nil, "", fmt.Errorf(".dockerignore: %w", err)
 	}
 	keep := map[string]bool{filepath.ToSlash(filepath.Clean(dockerfile)): true, ".dockerignore": true}
 	tmp, err := os.CreateTemp("", "infractl-build-*.tar")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	fail := func(err error) (*os.File, error) {
+	fail := func(err error) (*os.File, string, error) {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return nil, err
+		return nil, "", err
 	}
 	tw := tar.NewWriter(tmp)
 	walk := func(path string, d fs.DirEntry, err error) error {
@@ -217,11 +245,20 @@ func contextTar(dir, dockerfile string) (*os.File, error) {
 	if err := filepath.WalkDir(dir, walk); err != nil {
 		return fail(err)
 	}
+	if outside != nil {
+		hdr := &tar.Header{Name: dockerfile, Mode: 0o644, Size: int64(len(outside)), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return fail(err)
+		}
+		if _, err := tw.Write(outside); err != nil {
+			return fail(err)
+		}
+	}
 	if err := tw.Close(); err != nil {
 		return fail(err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fail(err)
 	}
-	return tmp, nil
+	return tmp, dockerfile, nil
 }

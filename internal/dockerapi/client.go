@@ -28,6 +28,8 @@ type Engine struct {
 	ep  endpoint.Endpoint
 	// helpers are the dial helpers verify made on a remote engine.
 	helpers helpers
+	// watch gives up an engine that stops answering (nil: not watched).
+	watch *watchdog
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -55,6 +57,9 @@ func (e *Engine) ID(ctx context.Context) (string, error) {
 // Close releases the client.
 func (e *Engine) Close() error {
 	e.helpers.closeAll(e.cli)
+	if e.watch != nil {
+		e.watch.Close()
+	}
 	return e.cli.Close()
 }
 

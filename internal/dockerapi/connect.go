@@ -32,14 +32,16 @@ import (
 // docker CLI does (so ~/.ssh/config, known_hosts and the agent apply).
 func ConnectTo(ctx context.Context, ep endpoint.Endpoint, env endpoint.Getenv) (*Engine, error) {
 	opts := []client.Opt{client.WithAPIVersionFromEnv()}
+	var w *watchdog
 	switch {
 	case strings.HasPrefix(ep.Host, "ssh://"):
 		dial, err := sshDialer(ep.Host)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w: %w: %w", ep, err, endpoint.ErrEndpoint, engine.ErrEngine)
 		}
-		opts = append(opts, client.WithHTTPClient(&http.Client{Transport: &http.Transport{DialContext: dial}}),
-			client.WithHost("http://docker.example.com"), client.WithDialContext(dial))
+		w = newWatchdog(ep.String(), dial)
+		opts = append(opts, client.WithHTTPClient(&http.Client{Transport: &http.Transport{DialContext: w.dial}}),
+			client.WithHost("http://docker.example.com"), client.WithDialContext(w.dial))
 	case ep.CA != nil || ep.Cert != nil || ep.SkipTLSVerify:
 		cfg, err := contextTLS(ep)
 		if err != nil {
@@ -63,11 +65,28 @@ func ConnectTo(ctx context.Context, ep endpoint.Endpoint, env endpoint.Getenv) (
 	default:
 		opts = append(opts, client.WithHost(ep.Host))
 	}
+	if w == nil {
+		if base := plainDialer(ep.Host); base != nil {
+			w = newWatchdog(ep.String(), base)
+			opts = append(opts, client.WithDialContext(w.dial))
+		}
+	}
 	cli, err := client.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client for %s: %w: %w", ep, err, engine.ErrEngine)
 	}
-	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+	// An endpoint that accepts the connection and never answers is given
+	// up as one that refuses it.
+	pctx, cancel := context.WithTimeout(ctx, LossBound)
+	_, err = cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
+	cancel()
+	if err != nil && pctx.Err() != nil && ctx.Err() == nil {
+		err = fmt.Errorf("no answer within %s", LossBound)
+	}
+	if err != nil {
+		if w != nil {
+			w.Close()
+		}
 		cli.Close()
 		hint := "is dockerd running there? choose another with --context, -H or DOCKER_HOST"
 		if msg := err.Error(); strings.HasPrefix(ep.Host, "ssh://") && (strings.Contains(msg, "docker: command not found") || strings.Contains(msg, "docker: not found")) {
@@ -75,7 +94,42 @@ func ConnectTo(ctx context.Context, ep endpoint.Endpoint, env endpoint.Getenv) (
 		}
 		return nil, fmt.Errorf("cannot reach the Docker engine at %s: %w (%s): %w", ep, err, hint, engine.ErrEngine)
 	}
-	return &Engine{cli: cli, ep: ep}, nil
+	e := &Engine{cli: cli, ep: ep, watch: w}
+	if w != nil {
+		w.ping = func(ctx context.Context) error {
+			_, err := cli.Ping(ctx, client.PingOptions{})
+			return err
+		}
+		go func() {
+			// Ctrl-C, SIGTERM, SIGHUP: a silent engine is given up on
+			// its next missed ping, not after LossBound.
+			select {
+			case <-ctx.Done():
+				w.Hurry()
+			case <-w.stop:
+			}
+		}()
+	}
+	return e, nil
+}
+
+// plainDialer dials a unix:// or tcp:// host (TLS, when configured, is the
+// transport's, on top); nil for another scheme.
+func plainDialer(host string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	u, err := url.Parse(host)
+	if err != nil {
+		return nil
+	}
+	var d net.Dialer
+	switch u.Scheme {
+	case "unix":
+		path := u.Path
+		return func(ctx context.Context, _, _ string) (net.Conn, error) { return d.DialContext(ctx, "unix", path) }
+	case "tcp":
+		addr := u.Host
+		return func(ctx context.Context, _, _ string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	}
+	return nil
 }
 
 func contextTLS(ep endpoint.Endpoint) (*tls.Config, error) {

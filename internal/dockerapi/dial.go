@@ -230,7 +230,33 @@ func helperImage(ctx context.Context, cli *client.Client) (string, error) {
 	if _, err := io.Copy(io.Discard, rc); err != nil {
 		return "", fmt.Errorf("import the dial helper image: %w", classify(err))
 	}
+	PruneHelperImages(ctx, cli, ref)
 	return ref, nil
+}
+
+// PruneHelperImages removes the dial helper images of other infractl
+// builds (each build imports its own): every image labelled as one but
+// keep. One that a container still uses (another infractl's running
+// audit) is left; the engine refuses to remove it.
+func PruneHelperImages(ctx context.Context, cli *client.Client, keep string) (removed []string) {
+	list, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", LabelDialHelper+"=image")})
+	if err != nil {
+		return nil
+	}
+	for _, img := range list.Items {
+		if slices.Contains(img.RepoTags, keep) {
+			continue
+		}
+		for _, tag := range img.RepoTags {
+			if !strings.HasPrefix(tag, "infractl/dial-helper:") {
+				continue
+			}
+			if _, err := cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{}); err == nil {
+				removed = append(removed, tag)
+			}
+		}
+	}
+	return removed
 }
 
 // runnableOn checks that bin, this infractl, can run alone in an empty

@@ -27,6 +27,9 @@ import (
 var (
 	// ErrEngine means the engine is unreachable or failed (exit 3).
 	ErrEngine = errors.New("docker engine error")
+	// ErrLost means the engine stopped answering and was given up: every
+	// call fails with it at once. It is also an ErrEngine.
+	ErrLost = errors.New("the Docker engine stopped answering")
 	// ErrUnsupported means the project cannot be run as written: unsupported
 	// keys, a missing image, a name owned by someone else (exit 2). Nothing
 	// has been created when it is returned.

@@ -292,6 +292,10 @@ type Line struct {
 	Line   string
 }
 
+// MaxAnswerBytes bounds the answer to a query that infractl reads (a
+// longer one is an error, not gigabytes of memory).
+const MaxAnswerBytes = 32 << 20
+
 // Query runs a LogQL stream query over [start, end] (query_range,
 // forward), at most limit lines.
 func (c *Client) Query(ctx context.Context, logql string, start, end time.Time, limit int) ([]Line, error) {
@@ -325,7 +329,11 @@ func (c *Client) Query(ctx context.Context, logql string, start, end time.Time, 
 			} `json:"result"`
 		} `json:"data"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+	body := &io.LimitedReader{R: resp.Body, N: MaxAnswerBytes + 1}
+	if err := json.NewDecoder(body).Decode(&r); err != nil {
+		if body.N <= 0 {
+			return nil, fmt.Errorf("query %s: its answer is larger than %d MiB; infractl reads no more (ask for fewer lines)", c.base, MaxAnswerBytes>>20)
+		}
 		return nil, fmt.Errorf("query %s: %w", c.base, err)
 	}
 	var out []Line

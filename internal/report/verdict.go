@@ -135,9 +135,19 @@ func (v *Verdict) Finish() {
 		sort.Slice(c.Results, func(a, b int) bool { return c.Results[a].Service < c.Results[b].Service })
 		if c.Status == "" {
 			c.Status = Pass
+			skipped := len(c.Results) > 0
 			for _, r := range c.Results {
 				if r.Status == Fail {
 					c.Status = Fail
+				}
+				skipped = skipped && r.Status == Skip
+			}
+			if skipped {
+				// Nothing was tested: a check that did not run never
+				// passes.
+				c.Status = Skip
+				if c.Reason == "" {
+					c.Reason = "nothing could be tested (see each result)"
 				}
 			}
 		}

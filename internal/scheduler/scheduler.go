@@ -149,6 +149,12 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 	var lostCause error
 	streamBroken := false
 	engineTrouble := func(err error, now time.Time) {
+		if errors.Is(err, engine.ErrLost) {
+			// The adapter gave the engine up already (it stopped
+			// answering): the loss ends the run on the next tick.
+			lostSince, lostCause = now.Add(-s.opts.EngineLossTimeout), err
+			return
+		}
 		if lostSince.IsZero() {
 			lostSince, lostCause = now, err
 		}
@@ -308,6 +314,9 @@ func (s *Scheduler) Run(ctx context.Context, nodes []Node) ([]Result, error) {
 				return
 			}
 			if m.err != nil {
+				if errors.Is(m.err, engine.ErrLost) {
+					engineTrouble(m.err, now)
+				}
 				finish(ns, Failed, "start failed: "+m.err.Error())
 				return
 			}

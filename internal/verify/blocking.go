@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -36,6 +37,10 @@ func (b blockingCheck) Run(ctx context.Context, env *Env) (report.Check, error) 
 	m := env.Model
 	for _, s := range m.Inits() {
 		if s.Hook != nil {
+			// A hook runs only before its service starts: there is no
+			// running init to hold back by stopping a target.
+			c.Results = append(c.Results, report.CheckResult{Service: s.Name, Status: report.Skip,
+				Message: "not tested: a pre_start hook runs only before its service starts, so stopping a target cannot make it wait"})
 			continue
 		}
 		var targets []string
@@ -52,6 +57,13 @@ func (b blockingCheck) Run(ctx context.Context, env *Env) (report.Check, error) 
 		c.Results = append(c.Results, blockOne(ctx, env, pr, s.Name, targets))
 		if ctx.Err() != nil {
 			return c, ctx.Err()
+		}
+	}
+	if !slices.ContainsFunc(c.Results, func(r report.CheckResult) bool { return r.Status != report.Skip }) {
+		// Nothing was tested: the check says so, never "pass".
+		c.Status, c.Reason = report.Skip, "no init could be tested"
+		if len(c.Results) == 0 {
+			c.Reason = "the project has no init services"
 		}
 	}
 	return c, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/infractl/infractl/internal/report"
 	"github.com/infractl/infractl/internal/scheduler"
+	"github.com/infractl/infractl/internal/up"
 )
 
 // rerunCheck is VAL-SPC-101: every init runs again in a fresh container,
@@ -78,6 +79,10 @@ func (r rerunCheck) Run(ctx context.Context, env *Env) (report.Check, error) {
 			}
 		}
 		c.Results = append(c.Results, res)
+	}
+	if err != nil && ctx.Err() == nil {
+		// The engine failed or was lost: exit 3, not a failed check.
+		err = up.Classify(err)
 	}
 	return c, err
 }
