@@ -61,18 +61,18 @@ func TestE2EDownByNameNeedsNoFile(t *testing.T) {
 }
 
 // TestE2EConcurrentRunsOfAProjectAreRefused: while a run changes the
-// project (the lock is held), a second `up` or `down` exits 2 naming the
+// project (the lock is held), a second `up` or `down` exits 4 naming the
 // first and creates nothing; once it ends, they run.
 func TestE2EConcurrentRunsOfAProjectAreRefused(t *testing.T) {
 	flags := project(t, "chain")
 	p := projectName(flags)
-	release, err := lock.Acquire(docker.DaemonHost(), p, "e2e-holder")
+	release, err := lock.Acquire(lock.Dir(os.Getenv), engineID(t), docker.DaemonHost(), p, "e2e-holder")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, cmd := range []string{"up", "down"} {
 		r := infra(t, args(cmd, flags)...)
-		if r.code != 2 || !strings.Contains(r.stderr, "is being changed by infractl e2e-holder (pid") {
+		if r.code != 4 || !strings.Contains(r.stderr, "is being changed by infractl e2e-holder of") {
 			t.Errorf("%s while held: exit %d, stderr:\n%s", cmd, r.code, r.stderr)
 		}
 	}

@@ -110,7 +110,10 @@ func TestE2ELokiResultsAreSearchable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	red := redact.ForProject(m.Project)
+	red, err := redact.ForProject(m.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
 	all := lokiQuery(t, url, fmt.Sprintf(`{compose_project=%q}`, p))
 	for _, l := range all {
 		if red.Contains(l.Line) {

@@ -144,7 +144,7 @@ func Run(ctx context.Context, streams IOStreams, args []string) error {
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	err := root.ExecuteContext(ctx)
-	if err != nil && f.red != nil {
+	if err != nil && err != ErrChecksFailed && f.red != nil { //nolint:errorlint // the bare sentinel: the verdict said it all
 		// An error may quote what a container, a build or the engine said:
 		// never a secret, never a terminal escape.
 		err = redactedError{err: err, msg: f.red.Terminal(err.Error())}

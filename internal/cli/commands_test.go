@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/lock"
 )
 
 // The commands' flags are tested through their runF seam: the options
@@ -116,6 +118,16 @@ func TestVerifyRefusesOutOfRangeFlags(t *testing.T) {
 		err := c.Execute()
 		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), bad[0]+" ") || !strings.Contains(err.Error(), "out of range") {
 			t.Errorf("%v: %v, want a usage error naming the flag", bad, err)
+		}
+	}
+}
+
+// Lock trouble has its own exit code (#25 item 13), distinct from "the
+// init phase failed" (1) and a usage error (2).
+func TestLockFailuresExit4(t *testing.T) {
+	for _, err := range []error{fmt.Errorf("project busy: %w", lock.ErrBusy), fmt.Errorf("a link: %w", lock.ErrLock)} {
+		if got := ExitCode(err); got != ExitLocked {
+			t.Errorf("ExitCode(%v) = %d, want 4", err, got)
 		}
 	}
 }

@@ -280,11 +280,19 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	o.Orchestrated = f.Swarm()
 	v, err := up.Run(ctx, eng, m, *o)
 	v.Endpoint = eng.Endpoint()
+	warnIfLost(f, eng, err)
 	if errors.Is(err, engine.ErrEngine) && !strings.Contains(err.Error(), v.Endpoint) {
 		err = fmt.Errorf("engine %s: %w", v.Endpoint, err)
 	}
 	if lc != nil && len(v.Services) > 0 {
+		before := ctx.Err()
 		opts.Loki.push(ctx, lc, &v, f.Streams.ErrOut)
+		if before == nil && errors.Is(ctx.Err(), context.Canceled) && err == nil {
+			// Ctrl-C during the push: the run itself was done.
+			v.Interrupted = true
+			v.Finish()
+			err = ctx.Err()
+		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("--wait-timeout %s passed before the init phase finished; the inits still running were stopped: %w", opts.WaitTimeout, ErrChecksFailed)
@@ -298,6 +306,20 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 		err = werr
 	}
 	return err
+}
+
+// warnIfLost says, after an interrupted run, that the engine was given up
+// (it stopped answering): what the run had started may still run there.
+// An engine lost during a run is the run's error instead (exit 3).
+func warnIfLost(f *Factory, eng engine.Engine, runErr error) {
+	if errors.Is(runErr, engine.ErrEngine) {
+		return // the ERROR line says it
+	}
+	if l, ok := eng.(interface{ Lost() error }); ok {
+		if err := l.Lost(); err != nil {
+			fmt.Fprintf(f.Streams.ErrOut, "WARN: %v\n", err)
+		}
+	}
 }
 
 // startCPUProfile profiles the process into file until stop is called.

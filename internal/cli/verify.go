@@ -133,6 +133,7 @@ func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	o.Progress = f.Streams.ErrOut
 	v, err := verify.Run(ctx, eng, m, o)
 	v.Endpoint = eng.Endpoint()
+	warnIfLost(f, eng, err)
 	if errors.Is(err, engine.ErrEngine) && !strings.Contains(err.Error(), v.Endpoint) {
 		err = fmt.Errorf("engine %s: %w", v.Endpoint, err)
 	}

@@ -102,3 +102,41 @@ services:
 		}
 	}
 }
+
+// The textbook init reads its secret from /run/secrets: the path's "run"
+// is not "runs for good", nor is a URL's host or path (#25 item 15).
+func TestPathsAndURLsDoNotSayRunsForGood(t *testing.T) {
+	dir := t.TempDir()
+	yaml := `
+services:
+  db:
+    image: postgres
+    healthcheck: {test: ["CMD", "pg_isready"]}
+  db-init:
+    image: postgres
+    restart: "no"
+    command: ["sh", "-c", "psql -c \"create role app password '$$(cat /run/secrets/db_password)'\""]
+    depends_on: {db: {condition: service_healthy}}
+  trigger-init:
+    image: curl
+    restart: "no"
+    command: ["curl", "-X", "POST", "http://server:8080/run/start"]
+    depends_on: {db: {condition: service_healthy}}
+  app-server:
+    image: app
+    command: ["/usr/local/bin/server"]
+`
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := compose.Load(t.Context(), compose.Options{Files: []string{file}, ProjectName: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]compose.Role{"db-init": compose.RoleInit, "trigger-init": compose.RoleInit, "app-server": compose.RoleApp} {
+		if got := m.Services[name].Role; got != want {
+			t.Errorf("%s: role %s, want %s (%s)", name, got, want, m.Services[name].Reason)
+		}
+	}
+}

@@ -42,6 +42,14 @@ func (e *Engine) Endpoint() string {
 	return e.cli.DaemonHost()
 }
 
+// Lost is why the engine was given up (it stopped answering), or nil.
+func (e *Engine) Lost() error {
+	if e.watch == nil {
+		return nil
+	}
+	return e.watch.Lost()
+}
+
 // ID is the engine's ID from /info.
 func (e *Engine) ID(ctx context.Context) (string, error) {
 	info, err := e.cli.Info(ctx, client.InfoOptions{})

@@ -96,10 +96,10 @@ func ConnectTo(ctx context.Context, ep endpoint.Endpoint, env endpoint.Getenv) (
 	}
 	e := &Engine{cli: cli, ep: ep, watch: w}
 	if w != nil {
-		w.ping = func(ctx context.Context) error {
+		w.setPing(func(ctx context.Context) error {
 			_, err := cli.Ping(ctx, client.PingOptions{})
 			return err
-		}
+		})
 		go func() {
 			// Ctrl-C, SIGTERM, SIGHUP: a silent engine is given up on
 			// its next missed ping, not after LossBound.

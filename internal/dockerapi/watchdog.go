@@ -30,6 +30,9 @@ type watchdog struct {
 	endpoint string
 	// ping asks the engine once (set once the client exists).
 	ping func(ctx context.Context) error
+	// bound and every are LossBound and how often to ping (tests shorten
+	// them).
+	bound, every time.Duration
 
 	mu      sync.Mutex
 	conns   map[*watchedConn]struct{}
@@ -40,7 +43,7 @@ type watchdog struct {
 }
 
 func newWatchdog(endpoint string, base func(ctx context.Context, network, addr string) (net.Conn, error)) *watchdog {
-	return &watchdog{base: base, endpoint: endpoint, conns: map[*watchedConn]struct{}{}, stop: make(chan struct{})}
+	return &watchdog{base: base, endpoint: endpoint, bound: LossBound, every: time.Second, conns: map[*watchedConn]struct{}{}, stop: make(chan struct{})}
 }
 
 // lostError is what every call gets once the engine is lost.
@@ -78,6 +81,18 @@ func (w *watchdog) dial(ctx context.Context, network, addr string) (net.Conn, er
 	return wc, nil
 }
 
+// setPing gives the watchdog its way to ask the engine (once the client
+// exists) and starts watching if connections are open already.
+func (w *watchdog) setPing(ping func(ctx context.Context) error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ping = ping
+	if !w.running && len(w.conns) > 0 {
+		w.running = true
+		go w.watch()
+	}
+}
+
 // Hurry is called once the run is interrupted: the next ping that fails
 // gives the engine up, so Ctrl-C never waits out LossBound.
 func (w *watchdog) Hurry() {
@@ -99,7 +114,7 @@ func (w *watchdog) Close() {
 
 func (w *watchdog) watch() {
 	lastOK := time.Now()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(w.every)
 	defer tick.Stop()
 	for {
 		select {
@@ -115,17 +130,24 @@ func (w *watchdog) watch() {
 			continue
 		}
 		timeout := pingTimeout
+		w.mu.Lock()
+		ping := w.ping
+		w.mu.Unlock()
 		if hurry {
 			timeout = time.Second
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		err := w.ping(ctx)
+		err := ping(ctx)
 		cancel()
 		if err == nil {
 			lastOK = time.Now()
 			continue
 		}
-		if since := time.Since(lastOK); hurry || since >= LossBound {
+		switch since := time.Since(lastOK); {
+		case hurry:
+			w.giveUp(fmt.Sprintf("the Docker engine at %s did not answer after the interruption; what it was running may still run there (infractl down removes it)", w.endpoint))
+			return
+		case since >= w.bound:
 			w.giveUp(fmt.Sprintf("the Docker engine at %s stopped answering (no answer to /_ping for %s)", w.endpoint, since.Round(time.Second)))
 			return
 		}

@@ -154,11 +154,37 @@ func TestNewRefusesBadConfigs(t *testing.T) {
 		{URL: "http://user:pw@loki:3100"},
 		{URL: "http://loki:3100", User: "u", PasswordFile: "/nowhere"},
 		{URL: "https://loki:3100", CAFile: "/nowhere"},
+		{URL: "ftp://user:pw@loki:3100"},       // a wrong scheme
+		{URL: "http://user:pw@[::1"},           // does not parse
+		{URL: "loki://user:pa@pw@loki:3100/x"}, // a password holding @
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%+v accepted", cfg)
 		} else if strings.Contains(err.Error(), "pw@") {
 			t.Errorf("the error shows the credential: %v", err)
 		}
+	}
+}
+
+// A query's answer that never ends is an error once it passed
+// MaxAnswerBytes, not gigabytes of memory.
+func TestQueryBoundsTheAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"data":{"result":[{"stream":{},"values":[`)
+		entry := `["1","` + strings.Repeat("x", 4000) + `"],`
+		for r.Context().Err() == nil {
+			if _, err := io.WriteString(w, entry); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c, err := New(Config{URL: srv.URL, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Query(t.Context(), `{a="b"}`, time.Now(), time.Now(), 10)
+	if err == nil || !strings.Contains(err.Error(), "larger than 32 MiB") {
+		t.Fatalf("Query = %v, want the answer refused as too large", err)
 	}
 }

@@ -210,3 +210,19 @@ func TestUpNoRecreateStartsAStoppedContainer(t *testing.T) {
 func exitedState(code int) engine.State {
 	return engine.State{Exited: true, ExitCode: code, StartedAt: t0, FinishedAt: t0}
 }
+
+// A service named like a hook's log file and the hook write two files
+// (#25 item 17): '+' is not allowed in a service name.
+func TestLogFileNamesNeverCollide(t *testing.T) {
+	names := map[string]string{}
+	for _, n := range []string{"app/pre_start[0]", "app-pre_start-0", "app-pre_start-0#2", "app#2", "app.pre_start.0"} {
+		f := up.LogFileName(n)
+		if other, ok := names[f]; ok {
+			t.Errorf("%s and %s both log to %s", n, other, f)
+		}
+		names[f] = n
+	}
+	if got := up.LogFileName("app/pre_start[0]"); got != "app+pre_start-0.log" {
+		t.Errorf("hook log file %s", got)
+	}
+}

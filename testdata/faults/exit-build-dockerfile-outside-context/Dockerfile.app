@@ -1,0 +1,2 @@
+FROM infractl/toolbox:latest
+COPY hello.txt /hello.txt
