@@ -122,6 +122,7 @@ services:
     image: infractl/toolbox:latest
     restart: "no"
     command: ["sh", "-c", "echo provisioning; sleep ${INIT_SLEEP:-0}"]
+    stop_signal: SIGKILL
     depends_on: {db: {condition: service_healthy}}
 `
 

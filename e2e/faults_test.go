@@ -58,6 +58,9 @@ type faultCase struct {
 	user string
 	// noimage: images that must not exist afterwards ($P: the project).
 	noimage []string
+	// nofile: globs that must match nothing afterwards ($WORK: the case's
+	// folder), such as a temporary file left behind.
+	nofile []string
 }
 
 func readFaultCase(t *testing.T, dir string) faultCase {
@@ -113,6 +116,8 @@ func readFaultCase(t *testing.T, dir string) faultCase {
 			c.user = v
 		case "noimage":
 			c.noimage = append(c.noimage, v)
+		case "nofile":
+			c.nofile = append(c.nofile, v)
 		case "out-q", "noout-q":
 			// A Go-quoted string: bytes a text file cannot show (escapes).
 			u, err := strconv.Unquote(v)
@@ -288,6 +293,12 @@ func TestE2EFaults(t *testing.T) {
 				if _, err := docker.ImageInspect(t.Context(), expand(img)); err == nil {
 					ok = false
 					t.Errorf("%s: image %s exists: nothing should have been built", c.what, expand(img))
+				}
+			}
+			for _, g := range c.nofile {
+				if left, _ := filepath.Glob(expand(g)); len(left) > 0 {
+					ok = false
+					t.Errorf("%s: left behind: %v", c.what, left)
 				}
 			}
 			if c.exit == 2 || c.exit == 3 || c.exit == 4 {

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/infractl/infractl/internal/dockerapi"
 )
 
 // pki is a CA, a server certificate for 127.0.0.1 and a client
@@ -148,9 +150,26 @@ secrets:
 			t.Errorf("the file secret is bind-mounted from %s", m.Source)
 		}
 	}
+	// The dial helper images of other infractl builds are removed when
+	// the audit makes its helper (each build imports its own); one a
+	// container still uses is left (#25 item 18).
+	oldHelper, usedHelper := oldHelperImage(t, "e2e-old-build"), oldHelperImage(t, "e2e-old-in-use")
+	if out, err := exec.Command("docker", "create", "--name", "e2e-old-helper-user", usedHelper).CombinedOutput(); err != nil {
+		t.Fatalf("docker create: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("docker", "rm", "-f", "e2e-old-helper-user").Run()
+		_ = exec.Command("docker", "rmi", "-f", usedHelper, oldHelper).Run()
+	})
 	// up, verify --audit and down of a stack with secrets, a gated init and
 	// declared resources, through the same endpoint.
 	remoteRoundTrip(t, env, nil, "tcp://"+addr+" (from DOCKER_HOST)")
+	if _, err := docker.ImageInspect(t.Context(), oldHelper); err == nil {
+		t.Errorf("the old dial helper image %s is still there after verify --audit", oldHelper)
+	}
+	if _, err := docker.ImageInspect(t.Context(), usedHelper); err != nil {
+		t.Errorf("the dial helper image %s a container uses was removed: %v", usedHelper, err)
+	}
 	// A client certificate from another CA: the server refuses it.
 	other := newPKI(t)
 	_ = os.WriteFile(filepath.Join(other.dir, "ca.pem"), mustRead(t, filepath.Join(p.dir, "ca.pem")), 0o600)
@@ -422,4 +441,20 @@ func TestE2EEngineLostMidRunExits3(t *testing.T) {
 	if !strings.Contains(stdout.String()+stderr.String(), "may still run") {
 		t.Errorf("the verdict does not say the init may still run:\n%s", stdout.String())
 	}
+}
+
+// oldHelperImage imports a one-file image labelled as a dial helper of
+// another infractl build, tagged infractl/dial-helper:<tag>.
+func oldHelperImage(t *testing.T, tag string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "infractl"), []byte(tag), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ref := "infractl/dial-helper:" + tag
+	cmd := exec.Command("sh", "-c", "tar -C "+dir+" -c infractl | docker import --change 'LABEL "+dockerapi.LabelDialHelper+"=image' --change 'ENTRYPOINT [\"/infractl\"]' - "+ref)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import %s: %v\n%s", ref, err, out)
+	}
+	return ref
 }

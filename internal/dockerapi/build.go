@@ -97,7 +97,10 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, service string, fo
 		Labels: map[string]string{LabelProject: p.Name, LabelService: service, LabelManagedBy: "infractl"},
 	})
 	if err != nil {
-		if ctx.Err() != nil || client.IsErrConnectionFailed(err) || errors.Is(err, engine.ErrLost) {
+		if ctx.Err() != nil {
+			return false, fmt.Errorf("build %s (service %q) interrupted: %w", tag, service, ctx.Err())
+		}
+		if client.IsErrConnectionFailed(err) || errors.Is(err, engine.ErrLost) {
 			return false, fmt.Errorf("build %s (service %q): %w", tag, service, classify(err))
 		}
 		// The engine answered and refused the build (a missing target, a
@@ -117,6 +120,9 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, service string, fo
 		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
+			if ctx.Err() != nil {
+				return false, fmt.Errorf("build %s (service %q) interrupted: %w", tag, service, ctx.Err())
+			}
 			return false, fmt.Errorf("build %s (service %q): reading the engine's answer: %w", tag, service, classify(err))
 		}
 		if msg.Error != "" {

@@ -207,6 +207,7 @@ func helperImage(ctx context.Context, cli *client.Client) (string, error) {
 	sum := sha256.Sum256(bin)
 	ref := "infractl/dial-helper:" + hex.EncodeToString(sum[:6])
 	if _, err := cli.ImageInspect(ctx, ref); err == nil {
+		PruneHelperImages(ctx, cli, ref)
 		return ref, nil
 	}
 	var buf bytes.Buffer

@@ -39,11 +39,12 @@ type watchdog struct {
 	lost    error
 	running bool
 	hurry   bool
+	kick    chan struct{} // Hurry asks for a ping now
 	stop    chan struct{}
 }
 
 func newWatchdog(endpoint string, base func(ctx context.Context, network, addr string) (net.Conn, error)) *watchdog {
-	return &watchdog{base: base, endpoint: endpoint, bound: LossBound, every: time.Second, conns: map[*watchedConn]struct{}{}, stop: make(chan struct{})}
+	return &watchdog{base: base, endpoint: endpoint, bound: LossBound, every: time.Second, conns: map[*watchedConn]struct{}{}, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 }
 
 // lostError is what every call gets once the engine is lost.
@@ -99,6 +100,10 @@ func (w *watchdog) Hurry() {
 	w.mu.Lock()
 	w.hurry = true
 	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Close stops the watching.
@@ -121,6 +126,7 @@ func (w *watchdog) watch() {
 		case <-w.stop:
 			return
 		case <-tick.C:
+		case <-w.kick:
 		}
 		w.mu.Lock()
 		open, hurry := len(w.conns), w.hurry

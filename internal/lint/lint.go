@@ -207,6 +207,10 @@ func (c *checker) secretsInEnv(s *compose.Service) {
 		}
 		if redact.IsCredentialName(k) {
 			c.add("INF004", s.Name, c.m.Index.Key(s.Name, "environment", k), "environment variable %s holds a plaintext credential (%s)", k, redact.Mask)
+		} else if slices.ContainsFunc(redact.URLPasswords(*v), func(pw string) bool { return !strings.HasPrefix(pw, "$") }) {
+			// DATABASE_URL=postgres://app:pw@db/app: the name says nothing,
+			// the URL holds a password.
+			c.add("INF004", s.Name, c.m.Index.Key(s.Name, "environment", k), "environment variable %s holds a URL with a plaintext password (%s); read the password from a secret and build the URL in the command", k, redact.StripUserinfo(*v))
 		}
 	}
 	for _, key := range []string{"command", "entrypoint"} {

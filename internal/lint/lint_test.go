@@ -231,3 +231,41 @@ func TestRulesApplyToHooks(t *testing.T) {
 		t.Errorf("hook findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A password inside a URL is a plaintext credential whatever the
+// variable's name (#25 item 4), a signing key by the _KEY rule; a URL
+// whose password the container's shell fills in is not.
+func TestINF004SeesURLPasswordsAndSigningKeys(t *testing.T) {
+	dir := t.TempDir()
+	yaml := `
+services:
+  migrate:
+    image: tool
+    restart: "no"
+    environment:
+      DATABASE_URL: postgres://app:Lint-Url-Pass@db:5432/app
+      JWT_SIGNING_KEY: Lint-Jwt-Key
+      FROM_SHELL: postgres://app:$$DB_PASSWORD@db/app
+      PLAIN_URL: http://db:5432/app
+`
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := compose.Load(t.Context(), compose.Options{Files: []string{file}, ProjectName: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range lint.Check(m) {
+		if f.Rule == "INF004" {
+			got[strings.Fields(f.Message)[2]] = f.Message
+		}
+	}
+	if len(got) != 2 || got["DATABASE_URL"] == "" || got["JWT_SIGNING_KEY"] == "" {
+		t.Errorf("INF004 findings %q, want DATABASE_URL and JWT_SIGNING_KEY", got)
+	}
+	if strings.Contains(got["DATABASE_URL"], "Lint-Url-Pass") {
+		t.Errorf("the finding shows the password: %s", got["DATABASE_URL"])
+	}
+}

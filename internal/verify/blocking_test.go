@@ -105,3 +105,33 @@ func TestBlockingCheck(t *testing.T) {
 		})
 	}
 }
+
+// A project whose inits are all pre_start hooks: --blocking tests nothing
+// (a hook runs only before its service starts), so the check is skipped,
+// saying why, never "pass" (#25 item 14).
+func TestBlockingSaysSkippedForHooks(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", `
+services:
+  db:
+    image: db
+    healthcheck: {test: ["CMD", "true"], interval: 30s}
+  app:
+    image: app
+    depends_on: {db: {condition: service_healthy}}
+    pre_start:
+      - command: ["migrate"]
+`)
+	e := memengine.New(t0, map[string]memengine.Behavior{})
+	seed(t, e, m, "db", "app")
+	var v verifyResult
+	runOnClock(t, e, func(clock *memengine.Clock) {
+		v.run(t, e, m, verify.Options{MaxInitSeconds: 60, Blocking: true, Grace: 10 * time.Second, FailFastWithin: time.Minute, Clock: clock})
+	})
+	c := v.check(t, report.ReqBlocking)
+	if c.Status != report.Skip || c.Reason == "" || len(c.Results) != 1 || c.Results[0].Status != report.Skip {
+		t.Fatalf("blocking check %s (%q) %+v, want skipped with a reason", c.Status, c.Reason, c.Results)
+	}
+	if db, _ := e.Lookup("p-db-1"); !db.State.Running {
+		t.Error("db was stopped although nothing was tested")
+	}
+}
