@@ -140,8 +140,8 @@ func readFaultCase(t *testing.T, dir string) faultCase {
 // (exit 2 or 3) created nothing.
 func TestE2EFaults(t *testing.T) {
 	dirs, err := filepath.Glob(filepath.Join(repo, "testdata", "faults", "*"))
-	if err != nil || len(dirs) < 40 {
-		t.Fatalf("%d fault cases (want at least 40): %v", len(dirs), err)
+	if err != nil || len(dirs) < 85 {
+		t.Fatalf("%d fault cases (want at least 85): %v", len(dirs), err)
 	}
 	sort.Strings(dirs)
 	clean := 0

@@ -198,6 +198,9 @@ func contextTar(dir, dockerfile string) (*os.File, string, error) {
 		if err != nil {
 			return err
 		}
+		if path == tmp.Name() {
+			return nil // the tar itself, when the temp folder is in the context
+		}
 		rel, err := filepath.Rel(dir, path)
 		if err != nil || rel == "." {
 			return err

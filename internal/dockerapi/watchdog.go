@@ -39,12 +39,11 @@ type watchdog struct {
 	lost    error
 	running bool
 	hurry   bool
-	kick    chan struct{} // Hurry asks for a ping now
 	stop    chan struct{}
 }
 
 func newWatchdog(endpoint string, base func(ctx context.Context, network, addr string) (net.Conn, error)) *watchdog {
-	return &watchdog{base: base, endpoint: endpoint, bound: LossBound, every: time.Second, conns: map[*watchedConn]struct{}{}, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	return &watchdog{base: base, endpoint: endpoint, bound: LossBound, every: time.Second, conns: map[*watchedConn]struct{}{}, stop: make(chan struct{})}
 }
 
 // lostError is what every call gets once the engine is lost.
@@ -99,11 +98,19 @@ func (w *watchdog) setPing(ping func(ctx context.Context) error) {
 func (w *watchdog) Hurry() {
 	w.mu.Lock()
 	w.hurry = true
+	ping, watching := w.ping, w.running
 	w.mu.Unlock()
-	select {
-	case w.kick <- struct{}{}:
-	default:
+	if ping == nil || !watching {
+		return
 	}
+	// One ping of its own, now: the loop may be waiting out a slower one.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if ping(ctx) != nil && w.Lost() == nil {
+			w.giveUp(fmt.Sprintf("the Docker engine at %s did not answer after the interruption; what it was running may still run there (infractl down removes it)", w.endpoint))
+		}
+	}()
 }
 
 // Close stops the watching.
@@ -126,7 +133,6 @@ func (w *watchdog) watch() {
 		case <-w.stop:
 			return
 		case <-tick.C:
-		case <-w.kick:
 		}
 		w.mu.Lock()
 		open, hurry := len(w.conns), w.hurry
