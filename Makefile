@@ -9,12 +9,17 @@ COMPOSE_DOCKER_CONFIG := $(CURDIR)/.tools/docker
 DEMO := testdata/compose/demo
 DEMO_FLAGS := -f $(DEMO)/compose.yaml --env-file $(DEMO)/.env.example -p infractl-demo
 
-.PHONY: all build images tools test unit e2e lint demo demo-down bench clean
+.PHONY: all build images tools test unit e2e lint demo demo-down bench clean release
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/infractl
+
+# Static binaries for linux, darwin and windows on amd64 and arm64, their
+# archives and SHA256SUMS, in dist/.
+release:
+	bash scripts/release.sh
 
 images:
 	GO_LDFLAGS="$(LDFLAGS)" bash images/build.sh
@@ -38,6 +43,12 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
+	@# Every platform Docker runs on builds, vets and compiles its unit tests.
+	for os in darwin windows; do \
+		GOOS=$$os CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/infractl && \
+		GOOS=$$os $(GO) vet ./... && \
+		d=$$(mktemp -d) && GOOS=$$os $(GO) test -c -o $$d/ ./... >/dev/null && rm -rf $$d || exit 1; \
+	done
 	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
 	cd bench && $(GO) vet ./... && $(GO) mod tidy -diff
@@ -52,4 +63,4 @@ bench: images tools build
 	bash bench/run.sh
 
 clean:
-	rm -rf bin .e2e.log
+	rm -rf bin dist .e2e.log

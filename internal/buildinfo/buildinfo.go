@@ -7,7 +7,10 @@ import (
 	"runtime/debug"
 )
 
-// Version and Commit are set by the linker (-X) in release builds.
+// Version and Commit are set by the linker (-X) by make build and make
+// release; `go install github.com/infractl/infractl/cmd/infractl@VERSION`
+// (or go install in a checkout) leaves them unset, and the build info's
+// module version and VCS revision are used.
 var (
 	Version = "dev"
 	Commit  = ""
@@ -26,6 +29,9 @@ type Info struct {
 func Get() Info {
 	i := Info{Version: Version, Commit: Commit, Go: runtime.Version()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
+		if i.Version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			i.Version = bi.Main.Version
+		}
 		for _, d := range bi.Deps {
 			switch d.Path {
 			case "github.com/compose-spec/compose-go/v2":

@@ -13,6 +13,7 @@ package dockerapi
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -99,6 +100,14 @@ func (e *Engine) Remote() bool {
 		h = e.cli.DaemonHost()
 	}
 	return !strings.HasPrefix(h, "unix://")
+}
+
+// InContainer reports whether infractl runs inside a Docker container
+// (the engine writes /.dockerenv into every one): the engine's networks
+// are then not this process's, even through the engine's own socket.
+func InContainer() bool {
+	_, err := os.Stat("/.dockerenv")
+	return err == nil
 }
 
 // Check refuses the keys this engine cannot run (see engine.Engine).

@@ -79,8 +79,9 @@ func ConnectTo(ctx context.Context, ep endpoint.Endpoint, env endpoint.Getenv) (
 	// up as one that refuses it.
 	pctx, cancel := context.WithTimeout(ctx, LossBound)
 	_, err = cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
+	silent := errors.Is(pctx.Err(), context.DeadlineExceeded)
 	cancel()
-	if err != nil && pctx.Err() != nil && ctx.Err() == nil {
+	if err != nil && silent && ctx.Err() == nil {
 		err = fmt.Errorf("no answer within %s", LossBound)
 	}
 	if err != nil {

@@ -38,7 +38,10 @@ var _ engine.Observer = (*observer)(nil)
 // Observe returns the read-only view of a project.
 func (e *Engine) Observe(project string) engine.Observer {
 	o := &observer{cli: e.cli, project: project}
-	if e.Remote() {
+	if e.Remote() || InContainer() {
+		// The project's networks are not reachable from here: a remote
+		// engine's, or this machine's seen from inside a container (the
+		// infractl image with the socket mounted).
 		o.through = &e.helpers
 	}
 	return o

@@ -17,8 +17,11 @@ import (
 	"strings"
 )
 
-// DefaultHost is the engine's default socket.
-const DefaultHost = "unix:///var/run/docker.sock"
+// DefaultHost is the engine's default endpoint on this platform, as the
+// docker CLI defaults it: the named pipe on Windows, the socket elsewhere
+// (Docker Desktop on macOS is reached through its context, which the
+// docker config's currentContext names).
+const DefaultHost = defaultHost
 
 // ErrEndpoint marks an endpoint that cannot be resolved (an unknown
 // context, a bad host): a usage error.

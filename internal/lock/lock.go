@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -67,40 +66,60 @@ func Acquire(dir, engineID, endpoint, project, command string) (release func(), 
 		return nil, err
 	}
 	path := Path(dir, engineID, project)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("lock file %s is a symbolic link; infractl does not follow it: remove it and run again: %w", path, ErrLock)
-		}
-		return nil, fmt.Errorf("lock file %s: %w: %w", path, err, ErrLock)
-	}
-	st, err := f.Stat()
-	if err == nil && (!st.Mode().IsRegular() || owner(st) != os.Geteuid()) {
-		err = errors.New("not a regular file of this user")
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock file %s: %v; remove it and run again: %w", path, err, ErrLock)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		holder := make([]byte, recordSize)
-		n, _ := f.ReadAt(holder, 0)
-		f.Close()
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+	// A file removed by the run that held it between our open and our
+	// lock is not the lock any more: open it again (a few times).
+	for attempt := 0; ; attempt++ {
+		f, err := openFile(path)
+		if err != nil {
+			if isLinkError(err) {
+				return nil, fmt.Errorf("lock file %s is a symbolic link; infractl does not follow it: remove it and run again: %w", path, ErrLock)
+			}
 			return nil, fmt.Errorf("lock file %s: %w: %w", path, err, ErrLock)
 		}
-		who := strings.TrimSpace(strings.ReplaceAll(string(holder[:n]), "\x00", ""))
-		if who == "" {
-			who = "another infractl run"
+		st, err := f.Stat()
+		if err == nil && (!st.Mode().IsRegular() || !ownedByMe(st)) {
+			err = errors.New("not a regular file of this user")
 		}
-		return nil, fmt.Errorf("project %q on %s is being changed by %s; wait for it to finish (or stop it) and run again: %w", project, endpoint, who, ErrBusy)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock file %s: %v; remove it and run again: %w", path, err, ErrLock)
+		}
+		busy, err := tryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock file %s: %w: %w", path, err, ErrLock)
+		}
+		if busy {
+			holder := make([]byte, recordSize)
+			n, _ := f.ReadAt(holder, 0)
+			f.Close()
+			who := strings.TrimSpace(strings.ReplaceAll(string(holder[:n]), "\x00", ""))
+			if who == "" {
+				who = "another infractl run"
+			}
+			return nil, fmt.Errorf("project %q on %s is being changed by %s; wait for it to finish (or stop it) and run again: %w", project, endpoint, who, ErrBusy)
+		}
+		if now, err := os.Lstat(path); err != nil || !os.SameFile(now, st) {
+			unlock(f)
+			f.Close()
+			if attempt < 5 {
+				continue
+			}
+			return nil, fmt.Errorf("lock file %s keeps changing under infractl: %w", path, ErrLock)
+		}
+		writeRecord(f, fmt.Sprintf("infractl %s of %q (pid %d, since %s)", command, shorten(project), os.Getpid(), time.Now().Format(time.TimeOnly)))
+		return func() {
+			// Removed while still held, so no lock file is left behind
+			// and no one can hold the removed one (see the check above).
+			if removable {
+				_ = os.Remove(path)
+			} else {
+				writeRecord(f, "")
+			}
+			unlock(f)
+			f.Close()
+		}, nil
 	}
-	writeRecord(f, fmt.Sprintf("infractl %s of %q (pid %d, since %s)", command, shorten(project), os.Getpid(), time.Now().Format(time.TimeOnly)))
-	return func() {
-		writeRecord(f, "")
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
 
 // writeRecord overwrites the holder record in place, padded with spaces.
@@ -132,17 +151,10 @@ func safeDir(dir string) error {
 	switch {
 	case !st.IsDir():
 		return fmt.Errorf("lock folder %s is not a folder (a link?); remove it, or set XDG_RUNTIME_DIR to a folder of yours: %w", dir, ErrLock)
-	case owner(st) != os.Geteuid():
-		return fmt.Errorf("lock folder %s belongs to user %d, not to you (%d); remove it, or set XDG_RUNTIME_DIR to a folder of yours: %w", dir, owner(st), os.Geteuid(), ErrLock)
-	case st.Mode().Perm()&0o022 != 0:
+	case !ownedByMe(st):
+		return fmt.Errorf("lock folder %s belongs to another user; remove it, or set XDG_RUNTIME_DIR to a folder of yours: %w", dir, ErrLock)
+	case checksMode && st.Mode().Perm()&0o022 != 0:
 		return fmt.Errorf("lock folder %s can be written by others (mode %v); chmod 700 it, or set XDG_RUNTIME_DIR to a folder of yours: %w", dir, st.Mode().Perm(), ErrLock)
 	}
 	return nil
-}
-
-func owner(st os.FileInfo) int {
-	if s, ok := st.Sys().(*syscall.Stat_t); ok {
-		return int(s.Uid)
-	}
-	return -1
 }

@@ -94,3 +94,32 @@ func TestTheFolderIsTheUsersRuntimeFolder(t *testing.T) {
 		t.Errorf("Dir = %s: a relative XDG_RUNTIME_DIR is ignored, and the old shared folder is never used", got)
 	}
 }
+
+// No lock file is left once the run ends, and a run that opened the file
+// before it was removed does not take the removed one.
+func TestTheLockFileIsRemovedWhenTheRunEnds(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Acquire(dir, "engine-A", "x", "shop", "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := Path(dir, "engine-A", "shop")
+	stale, err := os.Open(path) // a second run opened it just before the end
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
+	r()
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Fatalf("the lock file is still there: %v", err)
+	}
+	// The next run takes a new file, and holds it against another.
+	r2, err := Acquire(dir, "engine-A", "x", "shop", "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2()
+	if _, err := Acquire(dir, "engine-A", "x", "shop", "down"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a third run: %v, want busy", err)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !windows
+
+package endpoint
+
+const defaultHost = "unix:///var/run/docker.sock"

@@ -1,0 +1,5 @@
+//go:build windows
+
+package endpoint
+
+const defaultHost = "npipe:////./pipe/docker_engine"
