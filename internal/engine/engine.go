@@ -15,6 +15,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"time"
@@ -29,7 +30,7 @@ var (
 	ErrEngine = errors.New("docker engine error")
 	// ErrLost means the engine stopped answering and was given up: every
 	// call fails with it at once. It is also an ErrEngine.
-	ErrLost = errors.New("the Docker engine stopped answering")
+	ErrLost = fmt.Errorf("the Docker engine stopped answering: %w", ErrEngine)
 	// ErrUnsupported means the project cannot be run as written: unsupported
 	// keys, a missing image, a name owned by someone else (exit 2). Nothing
 	// has been created when it is returned.

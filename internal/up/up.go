@@ -183,12 +183,18 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	logsWarned := false
+	var logsErr error
 	v.Services = make([]report.ServiceVerdict, 0, len(results))
 	for _, r := range results {
 		sv := serviceVerdict(m, r, start, opts.MaxInitSeconds)
 		sv.Container, sv.ContainerID, sv.StartedAt, sv.FinishedAt = pr.ContainerName(r.Name), r.ContainerID, r.Started, r.Exited
 		if r.ContainerID != "" && (r.Init || r.Observed || sv.Outcome != "ok") && r.Started.After(time.Time{}) {
 			logs, err := pr.Logs(lctx, r.ContainerID)
+			if errors.Is(err, engine.ErrEngine) && runErr == nil && logsErr == nil {
+				// The engine failed after the run: the verdict lacks
+				// logs it should show, so the run is not a success.
+				logsErr = fmt.Errorf("reading the log of %s: %w", r.Name, err)
+			}
 			if err == nil {
 				clean := red.Bytes(logs)
 				sv.Log = string(clean)
@@ -227,6 +233,9 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	v.Finish()
 	if runErr != nil && !v.Interrupted {
 		return v, Classify(runErr)
+	}
+	if runErr == nil && logsErr != nil {
+		return v, logsErr
 	}
 	return v, runErr
 }

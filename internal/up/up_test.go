@@ -2,6 +2,7 @@ package up_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -251,5 +252,18 @@ func TestUpJudgesRolesByWhatHappens(t *testing.T) {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("verdict text lacks %q:\n%s", want, text.String())
 		}
+	}
+}
+
+// An engine that fails once the run is over (its logs cannot be read) is
+// the engine's error (exit 3), not a success whose verdict lacks the logs;
+// the verdict is still returned.
+func TestAnEngineLostWhileReadingLogsIsAnEngineError(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", stack)
+	e := memengine.New(t0, behaviors())
+	e.LogsError = fmt.Errorf("the Docker engine at x stopped answering: %w", engine.ErrLost)
+	v, err := runUp(t, e, m)
+	if !errors.Is(err, engine.ErrEngine) || len(v.Services) == 0 {
+		t.Fatalf("up: %v with %d services, want an engine error and the verdict", err, len(v.Services))
 	}
 }

@@ -98,6 +98,9 @@ type Engine struct {
 	Built map[string]bool
 	// Refuse is what Check returns.
 	Refuse error
+	// LogsError, when set, is what every Logs call returns (an engine
+	// that stops answering once the run is over).
+	LogsError error
 	// Down makes every call fail as an unreachable engine would.
 	down bool
 
@@ -799,6 +802,9 @@ func (pr *Project) Logs(_ context.Context, id string) ([]byte, error) {
 	defer e.mu.Unlock()
 	if err := e.errDown(); err != nil {
 		return nil, err
+	}
+	if e.LogsError != nil {
+		return nil, e.LogsError
 	}
 	c, ok := e.byID[id]
 	if !ok {
