@@ -190,8 +190,8 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		sv.Container, sv.ContainerID, sv.StartedAt, sv.FinishedAt = pr.ContainerName(r.Name), r.ContainerID, r.Started, r.Exited
 		if r.ContainerID != "" && (r.Init || r.Observed || sv.Outcome != "ok") && r.Started.After(time.Time{}) {
 			logs, err := pr.Logs(lctx, r.ContainerID)
-			if errors.Is(err, engine.ErrEngine) && runErr == nil && logsErr == nil {
-				// The engine failed after the run: the verdict lacks
+			if errors.Is(err, engine.ErrLost) && runErr == nil && logsErr == nil {
+				// The engine stopped answering after the run: the verdict lacks
 				// logs it should show, so the run is not a success.
 				logsErr = fmt.Errorf("reading the log of %s: %w", r.Name, err)
 			}
