@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -144,12 +145,37 @@ func Run(ctx context.Context, streams IOStreams, args []string) error {
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		err = unknownCommand(root, err)
+	}
 	if err != nil && err != ErrChecksFailed && f.red != nil { //nolint:errorlint // the bare sentinel: the verdict said it all
 		// An error may quote what a container, a build or the engine said:
 		// never a secret, never a terminal escape.
 		err = redactedError{err: err, msg: f.red.Terminal(err.Error())}
 	}
 	return err
+}
+
+// unknownCommand is a usage error (exit 2) in one line, with the closest
+// commands as cobra suggests them.
+func unknownCommand(root *cobra.Command, err error) error {
+	name, rest, _ := strings.Cut(strings.TrimPrefix(err.Error(), "unknown command "), " for ")
+	of, _, _ := strings.Cut(rest, "\n")
+	if n, uerr := strconv.Unquote(name); uerr == nil {
+		name = n
+	}
+	if c, uerr := strconv.Unquote(of); uerr == nil {
+		of = c
+	} else {
+		of = root.Name()
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", name, of)
+	if of == root.Name() {
+		if s := root.SuggestionsFor(name); len(s) > 0 {
+			msg += fmt.Sprintf("; did you mean %s?", strings.Join(s, " or "))
+		}
+	}
+	return fmt.Errorf("%s (see '%s --help')%w", msg, of, usageSuffix)
 }
 
 // redactedError is an error whose message is redacted; errors.Is and As
