@@ -181,8 +181,10 @@ func TestE2EDemoUpProvisionsAndIsIdempotent(t *testing.T) {
 		}
 	})
 
-	// Second run: backends kept, inits re-run in fresh containers.
-	r = infra(t, args("up", flags, "--format", "json", "--logs-dir", logs)...)
+	// Second run: backends kept, inits re-run in fresh containers. It is
+	// run as a CI script runs docker compose (-d --wait --wait-timeout in
+	// seconds, #29): the same line works with infractl.
+	r = infra(t, args("up", flags, "-d", "--wait", "--wait-timeout", "120", "--format", "json", "--logs-dir", logs)...)
 	if r.code != 0 {
 		t.Fatalf("second up: exit %d\n%s", r.code, r.stdout)
 	}

@@ -131,3 +131,24 @@ func TestLockFailuresExit4(t *testing.T) {
 		}
 	}
 }
+
+// docker compose's CI line works as written: --wait is accepted (infractl
+// always waits) and --wait-timeout takes seconds as compose's int flag
+// does, or a duration.
+func TestUpTakesComposesWaitFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{[]string{"-d", "--wait", "--wait-timeout", "120"}, 2 * time.Minute},
+		{[]string{"--wait-timeout", "90s"}, 90 * time.Second},
+		{[]string{"--wait-timeout", "0"}, 0},
+	} {
+		var got *UpOptions
+		c := newUpCommand(&Factory{}, func(_ context.Context, o *UpOptions) error { got = o; return nil })
+		c.SetArgs(tt.args)
+		if err := c.Execute(); err != nil || got == nil || got.WaitTimeout != tt.want {
+			t.Errorf("%v: %v, wait timeout %v, want %v", tt.args, err, got, tt.want)
+		}
+	}
+}

@@ -189,7 +189,8 @@ running, prints the partial verdict and exits 130.`,
 	fl.BoolVar(&o.Build, "build", false, "build the images of services with build: even when they exist (without it: only missing ones), through the Engine API's classic builder")
 	fl.BoolVar(&opts.NoDeps, "no-deps", false, "with SERVICE arguments: run only those, not what they depend on (as docker compose up --no-deps)")
 	fl.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove the containers of services the compose file no longer defines (without it they get a warning)")
-	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 0, "give up the whole run after this long, as Ctrl-C would (0: no bound but --timeout per init)")
+	fl.Var((*secondsOrDuration)(&opts.WaitTimeout), "wait-timeout", "give up the whole run after this long, as Ctrl-C would: seconds as docker compose takes them (120) or a duration (2m); 0: no bound but --timeout per init")
+	fl.Bool("wait", false, "accepted for docker compose's sake: infractl always waits until the init phase is done and what it waits on is ready (running or healthy)")
 	fl.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed, starting stopped ones, inits included (as docker compose up --no-recreate)")
 	opts.Loki.addFlags(c, f, "loki-url", "push one result line per init step, one for the run, and the inits' redacted log lines to this Loki (http(s)://host:3100)")
 	fl.BoolVar(&opts.Loki.required, "loki-required", false, "fail the run (exit 1) when the push to Loki fails; without it a failed push is a warning in the verdict")
@@ -320,6 +321,25 @@ func warnIfLost(f *Factory, eng engine.Engine, runErr error) {
 			fmt.Fprintf(f.Streams.ErrOut, "WARN: %v\n", err)
 		}
 	}
+}
+
+// secondsOrDuration is a duration flag that also takes a bare number of
+// seconds, as docker compose's int flags (--wait-timeout 120) do.
+type secondsOrDuration time.Duration
+
+func (d *secondsOrDuration) String() string { return time.Duration(*d).String() }
+func (d *secondsOrDuration) Type() string   { return "duration" }
+func (d *secondsOrDuration) Set(s string) error {
+	if n, err := strconv.Atoi(s); err == nil {
+		*d = secondsOrDuration(time.Duration(n) * time.Second)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want seconds (120) or a duration (2m)")
+	}
+	*d = secondsOrDuration(v)
+	return nil
 }
 
 // startCPUProfile profiles the process into file until stop is called.
