@@ -70,7 +70,7 @@ func newProject(ctx context.Context, cli *client.Client, p *types.Project, polic
 	for _, img := range slices.Sorted(maps.Keys(images)) {
 		if _, err := cli.ImageInspect(ctx, img); err != nil {
 			if cerrdefs.IsNotFound(err) {
-				hint := "build or load it first (make images), there is no registry to pull from"
+				hint := "infractl does not pull images yet: pull it (docker pull " + img + ") or build it, then run again"
 				for _, n := range images[img] {
 					if p.Services[n].Build != nil {
 						hint = "build it first (docker compose build " + n + ")"
