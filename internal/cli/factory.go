@@ -28,6 +28,8 @@ type Factory struct {
 	// Connect opens the engine (tests swap in the in-memory one).
 	Connect func(ctx context.Context) (engine.Engine, error)
 	engine  engine.Engine
+	// noColor is --no-color: plain output whatever the terminal.
+	noColor bool
 	// red masks the secrets known so far (a --loki-url's password, then
 	// the project's): Run redacts its error with it too.
 	red *redact.Redactor

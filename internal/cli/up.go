@@ -68,7 +68,11 @@ func (f *Factory) writeVerdict(v report.Verdict, o outputOptions) error {
 	if o.format == "json" {
 		err = report.WriteVerdictJSON(f.Streams.Out, v)
 	} else {
-		err = report.WriteVerdictText(f.Streams.Out, v, f.Streams.Styles())
+		styles := f.Streams.Styles()
+		if f.noColor {
+			styles = report.PlainStyles()
+		}
+		err = report.WriteVerdictText(f.Streams.Out, v, styles)
 	}
 	if err != nil {
 		return err
@@ -107,6 +111,9 @@ type UpOptions struct {
 	// 0: no bound but the per-init --timeout.
 	WaitTimeout time.Duration
 	Loki        lokiOptions
+	// NoColor and QuietBuild are docker compose's --no-color and
+	// --quiet-build.
+	NoColor, QuietBuild bool
 }
 
 // newUpCommand builds `up`; runF, when set, replaces running it (tests of
@@ -152,9 +159,14 @@ running, prints the partial verdict and exits 130.`,
   infractl up --force-recreate       # recreate everything; hooks run again`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, services []string) error {
+			if err := refuseComposeFlags(cmd, upComposeFlags); err != nil {
+				return err
+			}
 			if err := checkFormat(out.format, "text", "json"); err != nil {
 				return err
 			}
+			opts.NoColor, _ = cmd.Flags().GetBool("no-color")
+			opts.QuietBuild, _ = cmd.Flags().GetBool("quiet-build")
 			if err := checkRanges(
 				flagRange{name: "wait-timeout", value: opts.WaitTimeout.Seconds(), unit: "s"},
 				flagRange{name: "parallel", value: float64(o.Parallel)},
@@ -204,6 +216,7 @@ running, prints the partial verdict and exits 130.`,
 	fl.StringVar(&opts.TraceFile, "trace", "", "write one JSON line per container start (what triggered it, when the API call was made) to this file; make bench reads it")
 	fl.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of this run to this file (go tool pprof)")
 	out.addFlags(c)
+	addComposeFlags(c, upComposeFlags)
 	return c
 }
 
@@ -256,9 +269,13 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 		defer cancel()
 	}
 	o.Progress = f.Streams.ErrOut
+	if opts.NoColor {
+		f.noColor = true
+	}
+	o.QuietBuild = opts.QuietBuild
 	if f.Streams.ErrTTY {
 		o.Live, o.Styles, o.Width = true, report.ColorStyles(), f.Streams.ErrWidth
-		if _, set := f.Streams.LookupEnv("NO_COLOR"); set {
+		if _, set := f.Streams.LookupEnv("NO_COLOR"); set || f.noColor {
 			o.Styles = report.PlainStyles()
 		}
 	}
@@ -360,6 +377,7 @@ func startCPUProfile(file string) (stop func(), err error) {
 
 func newDownCommand(f *Factory) *cobra.Command {
 	o := engine.DownOptions{}
+	stopTimeout := 10
 	c := &cobra.Command{
 		Use:   "down",
 		Short: "Remove the project's containers and networks (and volumes with -v)",
@@ -373,6 +391,15 @@ the file no longer loads) everything labelled with that project is removed.`,
   infractl down -p shop      # no compose file needed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := refuseComposeFlags(cmd, downComposeFlags); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("timeout") {
+				if stopTimeout < 0 {
+					return fmt.Errorf("-t/--timeout %d is out of range: it takes 0 or more seconds%w", stopTimeout, usageSuffix)
+				}
+				o.StopTimeout = &stopTimeout
+			}
 			ctx := cmd.Context()
 			name := f.Project.ProjectName
 			if name == "" {
@@ -425,5 +452,7 @@ the file no longer loads) everything labelled with that project is removed.`,
 	}
 	c.Flags().BoolVarP(&o.Volumes, "volumes", "v", false, "also remove the project's named volumes")
 	c.Flags().BoolVar(&o.RemoveOrphans, "remove-orphans", false, "also remove containers of services the project no longer defines")
+	c.Flags().IntVarP(&stopTimeout, "timeout", "t", 10, "seconds to wait for a container to stop before it is killed (as docker compose down -t)")
+	addComposeFlags(c, downComposeFlags)
 	return c
 }

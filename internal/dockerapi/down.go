@@ -34,6 +34,9 @@ func (e *Engine) Down(ctx context.Context, project string, opts engine.DownOptio
 			continue
 		}
 		timeout := 10
+		if opts.StopTimeout != nil {
+			timeout = *opts.StopTimeout
+		}
 		if c.State.Running {
 			_, _ = e.cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: &timeout})
 		}

@@ -263,6 +263,9 @@ type DownOptions struct {
 	// OnlyOrphans removes only those (up --remove-orphans): the services'
 	// containers, networks and volumes stay.
 	OnlyOrphans bool
+	// StopTimeout is how long a running container may take to stop before
+	// it is killed (down -t); nil: 10 s.
+	StopTimeout *int
 }
 
 // DownReport says what Down removed, sorted.

@@ -74,6 +74,8 @@ type Options struct {
 	// Orchestrated means replicas are the orchestrator's (Swarm): one node
 	// per service, ready when all its replicas are.
 	Orchestrated bool
+	// QuietBuild leaves build output out of Progress (--quiet-build).
+	QuietBuild bool
 	// Redactor masks the project's secrets in everything the run prints or
 	// writes (nil: redact.ForProject of the model).
 	Redactor *redact.Redactor
@@ -125,7 +127,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 			continue
 		}
 		say := func(line string) {
-			if opts.Progress != nil {
+			if opts.Progress != nil && !opts.QuietBuild {
 				// A RUN step may print a build arg that holds a secret,
 				// and anything the build prints is foreign bytes.
 				fmt.Fprintf(opts.Progress, "build %s: %s\n", n, red.Terminal(line))
