@@ -16,7 +16,7 @@ bin/infractl verify "${flags[@]}" --rerun --audit
 cat >&2 <<'MSG'
 
 Where to look:
-  init logs (secrets redacted):  testdata/compose/demo/.infractl/logs/
+  init logs (secrets redacted):  testdata/compose/demo/.infractl/infractl-demo/logs/
   containers:                    docker ps -a --filter label=com.docker.compose.project=infractl-demo
   remove everything:             make demo-down
 MSG

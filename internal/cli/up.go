@@ -210,7 +210,7 @@ running, prints the partial verdict and exits 130.`,
 	fl.DurationVar(&o.InitTimeout, "timeout", 10*time.Minute, "fail an init that runs longer than this")
 	fl.DurationVar(&o.ReadyTimeout, "ready-timeout", 3*time.Minute, "fail a backend that is not ready (healthy) this long after it started")
 	fl.DurationVar(&o.ProbeInterval, "probe-interval", 250*time.Millisecond, "run a starting backend's healthcheck through exec this often (0: off, wait for Docker)")
-	fl.StringVar(&o.LogsDir, "logs-dir", "", "folder for the redacted init logs (default: .infractl/logs in the project folder)")
+	fl.StringVar(&o.LogsDir, "logs-dir", "", "folder for the redacted init logs, replaced on each run (default: .infractl/<project>/logs in the project folder, which a .gitignore in .infractl keeps out of git status)")
 	fl.IntVar(&o.TailLines, "tail", 20, "log lines shown for a failed service")
 	fl.Float64Var(&o.MaxInitSeconds, "max-init-seconds", 60, "flag an init that finishes this long or longer after its targets were ready (seed NFR: < 60 s)")
 	fl.StringVar(&opts.TraceFile, "trace", "", "write one JSON line per container start (what triggered it, when the API call was made) to this file; make bench reads it")

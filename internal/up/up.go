@@ -50,7 +50,7 @@ type Options struct {
 	ReadyTimeout  time.Duration
 	ProbeInterval time.Duration
 	// LogsDir receives one redacted log file per init (and per failed
-	// service); empty means <project dir>/.infractl/logs.
+	// service); empty means <project dir>/.infractl/<project>/logs.
 	LogsDir string
 	// TailLines is how many log lines a failure shows.
 	TailLines int
@@ -179,8 +179,11 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 
 	logsDir := opts.LogsDir
 	if logsDir == "" {
-		logsDir = filepath.Join(m.Project.WorkingDir, ".infractl", "logs")
+		logsDir = DefaultLogsDir(m.Project.WorkingDir, m.Project.Name)
 	}
+	// Each run replaces its project's logs: a log of a replica or init
+	// that no longer runs is not left to be mistaken for this run's.
+	clearLogs(logsDir)
 	// Logs are collected even after Ctrl-C: a fresh context, bounded.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -240,6 +243,30 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		return v, logsErr
 	}
 	return v, runErr
+}
+
+// DefaultLogsDir is where a project's logs go without --logs-dir:
+// .infractl/<project>/logs in the project folder (two projects of one
+// checkout keep theirs apart), with a .gitignore in .infractl that keeps
+// the checkout's git status clean.
+func DefaultLogsDir(workingDir, project string) string {
+	root := filepath.Join(workingDir, ".infractl")
+	if err := os.MkdirAll(root, 0o755); err == nil {
+		ignore := filepath.Join(root, ".gitignore")
+		if _, err := os.Stat(ignore); errors.Is(err, os.ErrNotExist) {
+			_ = os.WriteFile(ignore, []byte("# infractl's run logs: not part of the project.\n*\n"), 0o644)
+		}
+	}
+	return filepath.Join(root, project, "logs")
+}
+
+// clearLogs removes the .log files a previous run left in dir (only
+// those: the folder may be the user's own --logs-dir).
+func clearLogs(dir string) {
+	old, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, f := range old {
+		_ = os.Remove(f)
+	}
 }
 
 // LogFileName is the file a node's log is written to in the logs folder:
