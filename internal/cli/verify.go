@@ -137,6 +137,9 @@ func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	if errors.Is(err, engine.ErrEngine) && !strings.Contains(err.Error(), v.Endpoint) {
 		err = fmt.Errorf("engine %s: %w", v.Endpoint, err)
 	}
+	if errors.Is(err, verify.ErrNoContainers) {
+		return fmt.Errorf("%w%w", err, silentErr{ErrChecksFailed})
+	}
 	if err != nil && len(v.Checks) == 0 {
 		return err
 	}

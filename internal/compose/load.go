@@ -78,6 +78,15 @@ func Load(ctx context.Context, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", err, ErrInvalidProject)
 	}
+	for _, f := range po.ConfigPaths {
+		// A file that is not there is "not found", not "invalid".
+		if f == "-" {
+			continue
+		}
+		if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("compose file %s not found (-f, COMPOSE_FILE): %w", f, ErrInvalidProject)
+		}
+	}
 	var included []string
 	po.WithListeners(func(event string, md map[string]any) {
 		if event != "include" {

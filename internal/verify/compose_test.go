@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 func TestComposeCheckFailsOnLintErrorsNamingRuleFileAndLine(t *testing.T) {
 	m := memengine.LoadYAML(t, "p", stack) // db holds DB_PASSWORD in plain text
 	e := memengine.New(t0, nil)
+	seed(t, e, m, "db") // a project on the engine to verify
 	c := check(t, e, m, verify.Options{MaxInitSeconds: 60}, report.ReqCompose)
 	if c.Status != report.Fail {
 		t.Fatalf("VAL-AUTO-001 %s, want fail", c.Status)
@@ -43,8 +45,20 @@ services:
     restart: "no"
     depends_on: {db: {condition: service_healthy}}
 `)
-	c := check(t, memengine.New(t0, nil), m, verify.Options{MaxInitSeconds: 60}, report.ReqCompose)
+	e := memengine.New(t0, nil)
+	seed(t, e, m, "db")
+	c := check(t, e, m, verify.Options{MaxInitSeconds: 60}, report.ReqCompose)
 	if c.Status != report.Pass || len(c.Results) != 2 {
 		t.Errorf("VAL-AUTO-001 %s with %d results, want pass for db and init: %+v", c.Status, len(c.Results), c.Results)
+	}
+}
+
+// A project with no container on the engine is one line (exit 1), not a
+// row per service that "never ran" (#29 item 5).
+func TestVerifyOfAProjectWithNoContainersSaysSo(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", stack)
+	_, err := verify.Run(t.Context(), memengine.New(t0, nil), m, verify.Options{MaxInitSeconds: 60})
+	if !errors.Is(err, verify.ErrNoContainers) || !strings.Contains(err.Error(), `project "p" has no containers`) {
+		t.Fatalf("verify of an absent project: %v", err)
 	}
 }

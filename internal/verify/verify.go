@@ -10,6 +10,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -104,6 +105,10 @@ type Check interface {
 	Run(ctx context.Context, env *Env) (report.Check, error)
 }
 
+// ErrNoContainers means the project has no container on the engine:
+// nothing to verify (exit 1, one line).
+var ErrNoContainers = errors.New("nothing to verify")
+
 // Checks are verify's checks in the order they run.
 func Checks(o Options) []Check {
 	return []Check{
@@ -139,6 +144,10 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	env.Say("inspecting the project's containers")
 	if err := observe(ctx, env); err != nil {
 		return v, err
+	}
+	if len(env.All) == 0 {
+		// Not a row per service that "never ran": the project is not there.
+		return v, fmt.Errorf("project %q has no containers on this engine: start it (infractl up, docker compose up) or check the project name (-p, COMPOSE_PROJECT_NAME, name:): %w", m.Project.Name, ErrNoContainers)
 	}
 	var runErr error
 	for _, c := range Checks(opts) {
