@@ -385,6 +385,12 @@ func newDownCommand(f *Factory) *cobra.Command {
 (infractl up or docker compose up): they are found by compose's project
 label. Named volumes are kept unless -v is given.
 
+As docker compose does, what depends on a service is stopped before the
+service (the order comes from the containers' depends_on labels), the
+containers of services that do not wait on each other in parallel, each
+with its stop_signal and stop_grace_period (-t N overrides the grace
+period); a line is printed for each container as it is removed.
+
 As with docker compose, -p NAME needs no compose file: without one (or when
 the file no longer loads) everything labelled with that project is removed.`,
 		Example: `  infractl down -v
@@ -430,19 +436,33 @@ the file no longer loads) everything labelled with that project is removed.`,
 				return err
 			}
 			defer release()
-			rep, err := eng.Down(context.WithoutCancel(ctx), name, o)
 			kind := "container"
 			if f.Swarm() {
 				kind = "service" // a Swarm stack's are services
 			}
-			for _, n := range rep.Containers {
-				fmt.Fprintf(f.Streams.ErrOut, "removed %s %s\n", kind, n)
+			// A line per container, network and volume as it goes.
+			said := map[string]bool{}
+			o.Progress = func(k, n string) {
+				if k == "container" {
+					k = kind
+				}
+				said[k+" "+n] = true
+				fmt.Fprintf(f.Streams.ErrOut, "removed %s %s\n", k, n)
 			}
-			for _, n := range rep.Networks {
-				fmt.Fprintf(f.Streams.ErrOut, "removed network %s\n", n)
-			}
-			for _, n := range rep.Volumes {
-				fmt.Fprintf(f.Streams.ErrOut, "removed volume %s\n", n)
+			rep, err := eng.Down(context.WithoutCancel(ctx), name, o)
+			for _, l := range [][2]string{{kind, ""}, {"network", ""}, {"volume", ""}} {
+				names := rep.Containers
+				switch l[0] {
+				case "network":
+					names = rep.Networks
+				case "volume":
+					names = rep.Volumes
+				}
+				for _, n := range names {
+					if !said[l[0]+" "+n] {
+						fmt.Fprintf(f.Streams.ErrOut, "removed %s %s\n", l[0], n)
+					}
+				}
 			}
 			for _, n := range rep.Kept {
 				fmt.Fprintf(f.Streams.ErrOut, "kept orphan %s %s (use --remove-orphans)\n", kind, n)
@@ -452,7 +472,7 @@ the file no longer loads) everything labelled with that project is removed.`,
 	}
 	c.Flags().BoolVarP(&o.Volumes, "volumes", "v", false, "also remove the project's named volumes")
 	c.Flags().BoolVar(&o.RemoveOrphans, "remove-orphans", false, "also remove containers of services the project no longer defines")
-	c.Flags().IntVarP(&stopTimeout, "timeout", "t", 10, "seconds to wait for a container to stop before it is killed (as docker compose down -t)")
+	c.Flags().IntVarP(&stopTimeout, "timeout", "t", 10, "seconds a running container may take to stop before it is killed (as docker compose down -t; default: each service's stop_grace_period, else 10)")
 	addComposeFlags(c, downComposeFlags)
 	return c
 }

@@ -264,8 +264,12 @@ type DownOptions struct {
 	// containers, networks and volumes stay.
 	OnlyOrphans bool
 	// StopTimeout is how long a running container may take to stop before
-	// it is killed (down -t); nil: 10 s.
+	// it is killed (down -t); nil: each container's own (stop_grace_period,
+	// else the engine's 10 s).
 	StopTimeout *int
+	// Progress, when set, hears of each container, network and volume as
+	// it is removed (kind is "container", "network" or "volume").
+	Progress func(kind, name string)
 }
 
 // DownReport says what Down removed, sorted.
