@@ -32,6 +32,12 @@ func (e *Engine) Down(ctx context.Context, project string, opts engine.DownOptio
 		if s, _, ok := compose.ParseHookName(svc); ok {
 			svc = s // a hook's runner goes with its service
 		}
+		if opts.Only != nil {
+			if slices.Contains(opts.Only, c.Name) {
+				remove = append(remove, c)
+			}
+			continue
+		}
 		orphan := opts.Services != nil && !known[svc] && !c.OneOff
 		if opts.OnlyOrphans && !orphan || opts.Services != nil && !known[svc] && !opts.RemoveOrphans && !opts.OnlyOrphans {
 			rep.Kept = append(rep.Kept, c.Name)
@@ -45,7 +51,7 @@ func (e *Engine) Down(ctx context.Context, project string, opts engine.DownOptio
 		sortReport(&rep)
 		return rep, err
 	}
-	if len(rep.Kept) > 0 || opts.OnlyOrphans {
+	if len(rep.Kept) > 0 || opts.OnlyOrphans || opts.Only != nil {
 		// Their networks stay in use.
 		sortReport(&rep)
 		return rep, nil

@@ -63,8 +63,11 @@ func unsupportedKeys(sc types.ServiceConfig) []string {
 		d := *sc.Deploy
 		d.Resources.Limits = nil
 		d.Replicas = nil
-		if raw, err := json.Marshal(d); err != nil || (string(raw) != "{}" && string(raw) != `{"resources":{}}`) {
-			bad = append(bad, "deploy (only deploy.resources.limits is supported)")
+		// Only keys with a value count: compose-go fills some with empty
+		// ones (placement: {} next to replicas).
+		var rest map[string]any
+		if raw, err := json.Marshal(d); err != nil || json.Unmarshal(raw, &rest) != nil || !deepEmpty(rest) {
+			bad = append(bad, "deploy (only deploy.resources.limits and deploy.replicas are supported)")
 		}
 	}
 	for i, h := range sc.PreStart {
@@ -150,6 +153,19 @@ func isEmpty(v any) bool {
 		return len(x) == 0
 	}
 	return false
+}
+
+// deepEmpty is isEmpty for a map whose values are all empty, at any depth.
+func deepEmpty(v any) bool {
+	if m, ok := v.(map[string]any); ok {
+		for _, x := range m {
+			if !deepEmpty(x) {
+				return false
+			}
+		}
+		return true
+	}
+	return isEmpty(v)
 }
 
 // ContainerName and ImageName are compose's conventions (engine's).

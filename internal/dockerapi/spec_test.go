@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/moby/api/types/mount"
 
 	"github.com/infractl/infractl/internal/compose"
@@ -181,5 +182,20 @@ services:
 	r := spec.replica("p", sc, 2)
 	if r.name != "p-api-2" || r.opts.Name != "p-api-2" || r.opts.Config.Labels[LabelNumber] != "2" || spec.opts.Config.Labels[LabelNumber] != "1" {
 		t.Errorf("replica 2: %q %q labels %v (replica 1's %v)", r.name, r.opts.Name, r.opts.Config.Labels, spec.opts.Config.Labels)
+	}
+}
+
+// deploy.replicas runs whatever empty keys compose-go fills next to it
+// (placement: {}); a deploy key with a value infractl cannot run is
+// refused.
+func TestDeployReplicasIsSupported(t *testing.T) {
+	two := 2
+	ok := types.ServiceConfig{Name: "w", Deploy: &types.DeployConfig{Replicas: &two, Placement: types.Placement{}}}
+	if bad := unsupportedKeys(ok); len(bad) != 0 {
+		t.Errorf("deploy.replicas refused: %v", bad)
+	}
+	global := types.ServiceConfig{Name: "w", Deploy: &types.DeployConfig{Mode: "global"}}
+	if bad := unsupportedKeys(global); len(bad) != 1 || !strings.HasPrefix(bad[0], "deploy (") {
+		t.Errorf("deploy.mode global: %v, want refused", bad)
 	}
 }

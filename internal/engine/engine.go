@@ -267,6 +267,10 @@ type DownOptions struct {
 	// it is killed (down -t); nil: each container's own (stop_grace_period,
 	// else the engine's 10 s).
 	StopTimeout *int
+	// Only, when set, removes just these containers (by name) of the
+	// project, as down stops them; networks and volumes stay (up's scale
+	// down).
+	Only []string
 	// Progress, when set, hears of each container, network and volume as
 	// it is removed (kind is "container", "network" or "volume").
 	Progress func(kind, name string)

@@ -50,6 +50,9 @@ type Verdict struct {
 	Services      []ServiceVerdict `json:"services"`
 	Checks        []Check          `json:"checks"`
 	LogsDir       string           `json:"logsDir,omitempty"`
+	// ScaledDown are the containers removed because their service now has
+	// fewer replicas (highest numbers first, as docker compose does).
+	ScaledDown []string `json:"scaledDown,omitempty"`
 	// Endpoint is the engine that ran the phase, and what chose it.
 	Endpoint string `json:"endpoint,omitempty"`
 	// Loki says what reached Loki (--loki-url), or why nothing did.
@@ -272,6 +275,9 @@ func WriteVerdictText(w io.Writer, v Verdict, st Styles) error {
 				bw.printf("  | %s\n", l)
 			}
 		}
+	}
+	if len(v.ScaledDown) > 0 {
+		bw.printf("\nscaled down: removed %s\n", strings.Join(v.ScaledDown, ", "))
 	}
 	if v.LogsDir != "" {
 		bw.printf("\nlogs: %s\n", v.LogsDir)

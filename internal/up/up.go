@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -139,6 +141,14 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	}
 	if err := orphans(ctx, eng, m, opts); err != nil {
 		return v, Classify(err)
+	}
+	if !opts.Orchestrated {
+		// Swarm scales its services itself (the update sets replicas).
+		removed, err := scaleDown(ctx, eng, m, opts)
+		if err != nil {
+			return v, Classify(err)
+		}
+		v.ScaledDown = removed
 	}
 	pr, err := eng.Project(ctx, m.Project, policy)
 	if err != nil {
@@ -267,6 +277,50 @@ func clearLogs(dir string) {
 	for _, f := range old {
 		_ = os.Remove(f)
 	}
+}
+
+// scaleDown removes the containers of services that now have fewer
+// replicas (--scale, scale:, deploy.replicas), highest numbers first, as
+// docker compose up does, stopping them as down does. Hook runners and
+// one-off containers are not replicas.
+func scaleDown(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options) ([]string, error) {
+	cs, err := eng.Observe(m.Project.Name).Containers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type excess struct {
+		name string
+		n    int
+	}
+	var over []excess
+	for _, c := range cs {
+		s, ok := m.Services[c.Service]
+		if !ok || c.OneOff || c.Labels[engine.LabelHook] != "" || s.Hook != nil {
+			continue
+		}
+		n, err := strconv.Atoi(c.Labels[engine.LabelNumber])
+		if err != nil || n <= s.Config.GetScale() {
+			continue
+		}
+		over = append(over, excess{c.Name, n})
+	}
+	if len(over) == 0 {
+		return nil, nil
+	}
+	sort.Slice(over, func(i, j int) bool {
+		return over[i].n > over[j].n || over[i].n == over[j].n && over[i].name < over[j].name
+	})
+	names := make([]string, len(over))
+	for i, o := range over {
+		names[i] = o.name
+	}
+	if _, err := eng.Down(ctx, m.Project.Name, engine.DownOptions{Only: names}); err != nil {
+		return nil, fmt.Errorf("scale down: %w", err)
+	}
+	if opts.Progress != nil {
+		fmt.Fprintf(opts.Progress, "scaled down: removed %s\n", strings.Join(names, ", "))
+	}
+	return names, nil
 }
 
 // LogFileName is the file a node's log is written to in the logs folder:

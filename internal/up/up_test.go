@@ -267,3 +267,34 @@ func TestAnEngineLostWhileReadingLogsIsAnEngineError(t *testing.T) {
 		t.Fatalf("up: %v with %d services, want an engine error and the verdict", err, len(v.Services))
 	}
 }
+
+// Scaling goes both ways (#29 item 2): a second up with fewer replicas
+// removes the containers above the new count, highest numbers first, and
+// the verdict lists them; the kept replica stays.
+func TestUpScalesDown(t *testing.T) {
+	m := memengine.LoadYAML(t, "p", stack)
+	e := memengine.New(t0, behaviors())
+	if err := m.SetScale("app", 3); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := runUp(t, e, m); err != nil || !v.OK {
+		t.Fatalf("up with 3: %v %+v", err, v.Services)
+	}
+	first, _ := e.Lookup("p-app-1")
+	m = memengine.LoadYAML(t, "p", stack)
+	v, err := runUp(t, e, m)
+	if err != nil || !v.OK {
+		t.Fatalf("up with 1: %v %+v", err, v.Services)
+	}
+	if got := strings.Join(v.ScaledDown, " "); got != "p-app-3 p-app-2" {
+		t.Errorf("scaled down %q, want p-app-3 p-app-2", got)
+	}
+	for _, n := range []string{"p-app-2", "p-app-3"} {
+		if _, ok := e.Lookup(n); ok {
+			t.Errorf("%s is still there", n)
+		}
+	}
+	if c, ok := e.Lookup("p-app-1"); !ok || c.ID != first.ID {
+		t.Errorf("the first replica was not kept: %v", ok)
+	}
+}

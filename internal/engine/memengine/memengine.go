@@ -369,6 +369,14 @@ func (e *Engine) Down(_ context.Context, project string, opts engine.DownOptions
 		if s, _, ok := compose.ParseHookName(svc); ok {
 			svc = s
 		}
+		if opts.Only != nil {
+			if slices.Contains(opts.Only, c.Name) {
+				delete(e.byID, id)
+				delete(e.byName, c.Name)
+				rep.Containers = append(rep.Containers, c.Name)
+			}
+			continue
+		}
 		orphan := opts.Services != nil && !slices.Contains(opts.Services, svc) && !c.OneOff
 		if opts.OnlyOrphans && !orphan || opts.Services != nil && !slices.Contains(opts.Services, svc) && !opts.RemoveOrphans && !opts.OnlyOrphans {
 			rep.Kept = append(rep.Kept, c.Name)
@@ -378,7 +386,7 @@ func (e *Engine) Down(_ context.Context, project string, opts engine.DownOptions
 		delete(e.byName, c.Name)
 		rep.Containers = append(rep.Containers, c.Name)
 	}
-	if len(rep.Kept) == 0 && !opts.OnlyOrphans {
+	if len(rep.Kept) == 0 && !opts.OnlyOrphans && opts.Only == nil {
 		for n, l := range e.networks {
 			if engine.Owned(l, project) {
 				delete(e.networks, n)
