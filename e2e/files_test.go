@@ -40,7 +40,9 @@ func TestE2EFilesInTheUsersCheckout(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"files-a", "files-b"} {
-		t.Cleanup(func() { _ = exec.Command(infractl, "down", "-v", "-p", p, "-f", filepath.Join(dir, "compose.yaml")).Run() })
+		t.Cleanup(func() {
+			_ = exec.Command(infractl, "down", "-v", "-p", p, "-f", filepath.Join(dir, "compose.yaml")).Run()
+		})
 		run("up", "-p", p)
 	}
 	for _, p := range []string{"files-a", "files-b"} {
