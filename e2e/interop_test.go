@@ -23,10 +23,7 @@ func dockerCompose(t *testing.T, args ...string) (string, error) {
 // dockerComposeEnv runs it with env added to the environment.
 func dockerComposeEnv(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
-	cfg := os.Getenv("INFRACTL_COMPOSE_DOCKER_CONFIG")
-	if cfg == "" {
-		cfg = filepath.Join(repo, ".tools", "docker")
-	}
+	cfg := composeConfig()
 	if _, err := os.Stat(filepath.Join(cfg, "cli-plugins", "docker-compose")); err != nil {
 		t.Fatalf("docker compose is missing: run `make tools` (make e2e does): %v", err)
 	}
@@ -130,4 +127,12 @@ func TestE2EComposeInteropKeepsUnchangedContainers(t *testing.T) {
 			t.Errorf("docker compose up recreated %s, which infractl had created unchanged", svc)
 		}
 	}
+}
+
+// composeConfig is the DOCKER_CONFIG that holds docker compose v5.6.0.
+func composeConfig() string {
+	if cfg := os.Getenv("INFRACTL_COMPOSE_DOCKER_CONFIG"); cfg != "" {
+		return cfg
+	}
+	return filepath.Join(repo, ".tools", "docker")
 }

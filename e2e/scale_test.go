@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -60,6 +61,33 @@ func TestE2EScaleDownAsCompose(t *testing.T) {
 	for tool, got := range results {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s, step by step:\n%s\nwant:\n%s", tool, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// TestE2EExitCodeFromAsCompose: up --exit-code-from SERVICE exits with that
+// service's exit code, as docker compose v5.6.0 does in the same test.
+func TestE2EExitCodeFromAsCompose(t *testing.T) {
+	file := filepath.Join(fixture("e2e-exit-code"), "compose.yaml")
+	for _, tool := range []string{"compose", "infractl"} {
+		p := "e2e-exit-code-" + tool
+		t.Cleanup(func() { _ = exec.Command(infractl, "down", "-p", p).Run() })
+		code := 0
+		if tool == "compose" {
+			cmd := exec.Command("docker", "compose", "-f", file, "-p", p, "up", "--exit-code-from", "tests")
+			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+composeConfig())
+			if err := cmd.Run(); err != nil {
+				if ee, ok := err.(*exec.ExitError); ok {
+					code = ee.ExitCode()
+				} else {
+					t.Fatal(err)
+				}
+			}
+		} else {
+			code = infra(t, "up", "-f", file, "-p", p, "--exit-code-from", "tests").code
+		}
+		if code != 7 {
+			t.Errorf("%s up --exit-code-from tests: exit %d, want 7", tool, code)
 		}
 	}
 }

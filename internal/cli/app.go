@@ -53,7 +53,8 @@ func Main() {
 	}
 	// A bare ErrChecksFailed means the verdict was printed; so does an
 	// interruption (its verdict says INTERRUPTED), which needs no ERROR.
-	if err != nil && err != ErrChecksFailed && !(interrupted && errors.Is(err, context.Canceled)) { //nolint:errorlint // see above
+	var sc ServiceExitCode
+	if err != nil && err != ErrChecksFailed && !errors.As(err, &sc) && !(interrupted && errors.Is(err, context.Canceled)) { //nolint:errorlint // see above
 		fmt.Fprintf(streams.ErrOut, "ERROR: %s\n", Message(err))
 	}
 	os.Exit(code)
@@ -114,11 +115,25 @@ func Message(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
 }
 
+// ServiceExitCode is up --exit-code-from's result: the process exits with
+// the service's own exit code (the verdict was printed).
+type ServiceExitCode struct {
+	Service string
+	Code    int
+}
+
+func (e ServiceExitCode) Error() string {
+	return fmt.Sprintf("service %q exited %d (--exit-code-from)", e.Service, e.Code)
+}
+
 // ExitCode maps an error returned by Run to the documented exit code.
 func ExitCode(err error) int {
+	var sc ServiceExitCode
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &sc):
+		return sc.Code
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.Is(err, ErrChecksFailed):
@@ -148,7 +163,8 @@ func Run(ctx context.Context, streams IOStreams, args []string) error {
 	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
 		err = unknownCommand(root, err)
 	}
-	if err != nil && err != ErrChecksFailed && f.red != nil { //nolint:errorlint // the bare sentinel: the verdict said it all
+	var sc ServiceExitCode
+	if err != nil && err != ErrChecksFailed && !errors.As(err, &sc) && f.red != nil { //nolint:errorlint // the bare sentinel: the verdict said it all
 		// An error may quote what a container, a build or the engine said:
 		// never a secret, never a terminal escape.
 		err = redactedError{err: err, msg: f.red.Terminal(err.Error())}

@@ -28,7 +28,6 @@ type composeFlag struct {
 var upComposeFlags = []composeFlag{
 	{name: "abort-on-container-exit", refused: "infractl runs the init phase and returns; a failed init already fails the run (exit 1) and blocks what waits on it"},
 	{name: "abort-on-container-failure", refused: "a failed init already fails the run (exit 1) and blocks what waits on it"},
-	{name: "exit-code-from", value: true, refused: "not implemented yet: the verdict (--format json) holds each init's exit code"},
 	{name: "always-recreate-deps", refused: "not implemented yet: use --force-recreate"},
 	{name: "dry-run", refused: "not implemented yet: infractl plan shows what up would run, in order"},
 	{name: "no-build", refused: "not implemented yet: without --build infractl builds only the images that are missing"},

@@ -114,6 +114,8 @@ type UpOptions struct {
 	// NoColor and QuietBuild are docker compose's --no-color and
 	// --quiet-build.
 	NoColor, QuietBuild bool
+	// ExitCodeFrom is --exit-code-from: exit with that service's exit code.
+	ExitCodeFrom string
 }
 
 // newUpCommand builds `up`; runF, when set, replaces running it (tests of
@@ -202,6 +204,7 @@ running, prints the partial verdict and exits 130.`,
 	fl.BoolVar(&opts.NoDeps, "no-deps", false, "with SERVICE arguments: run only those, not what they depend on (as docker compose up --no-deps)")
 	fl.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove the containers of services the compose file no longer defines (without it they get a warning)")
 	fl.Var((*secondsOrDuration)(&opts.WaitTimeout), "wait-timeout", "give up the whole run after this long, as Ctrl-C would: seconds as docker compose takes them (120) or a duration (2m); 0: no bound but --timeout per init")
+	fl.StringVar(&opts.ExitCodeFrom, "exit-code-from", "", "exit with this service's exit code once the init phase is done (a test service that runs once, as CI test runners use docker compose's); the verdict is printed as usual")
 	fl.Bool("wait", false, "accepted for docker compose's sake: infractl always waits until the init phase is done and what it waits on is ready (running or healthy)")
 	fl.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed, starting stopped ones, inits included (as docker compose up --no-recreate)")
 	opts.Loki.addFlags(c, f, "loki-url", "push one result line per init step, one for the run, and the inits' redacted log lines to this Loki (http(s)://host:3100)")
@@ -247,6 +250,11 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 		return err
 	}
 	defer release()
+	if s := opts.ExitCodeFrom; s != "" {
+		if _, ok := m.Services[s]; !ok {
+			return fmt.Errorf("--exit-code-from %q: no such service (services: %s)%w", s, strings.Join(m.Project.ServiceNames(), ", "), usageSuffix)
+		}
+	}
 	if len(opts.Services) > 0 {
 		o.Known = append(m.Project.ServiceNames(), m.Project.DisabledServiceNames()...)
 		if m, err = m.Select(opts.Services, opts.NoDeps); err != nil {
@@ -322,6 +330,16 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 		return werr
 	} else if err == nil {
 		err = werr
+	}
+	if s := opts.ExitCodeFrom; s != "" && (err == nil || errors.Is(err, ErrChecksFailed)) { //nolint:errorlint // checked above
+		for _, sv := range v.Services {
+			if sv.Name == s && sv.ExitCode != nil {
+				// As docker compose: that service's code, whatever else
+				// did (the verdict above says what else failed).
+				return ServiceExitCode{Service: s, Code: *sv.ExitCode}
+			}
+		}
+		fmt.Fprintf(f.Streams.ErrOut, "WARN: --exit-code-from %s: it did not exit during the run (infractl returns once the init phase is done); the run's own exit code follows\n", s)
 	}
 	return err
 }
