@@ -180,6 +180,9 @@ running, prints the partial verdict and exits 130.`,
 			); err != nil {
 				return err
 			}
+			if o.Build && o.NoBuild {
+				return fmt.Errorf("--build and --no-build cannot be used together%w", usageSuffix)
+			}
 			if o.ForceRecreate && o.NoRecreate {
 				return fmt.Errorf("--force-recreate and --no-recreate cannot be used together: one recreates every container, the other none%w", usageSuffix)
 			}
@@ -200,6 +203,7 @@ running, prints the partial verdict and exits 130.`,
 	fl.IntVar(&o.Parallel, "parallel", 0, "run at most N init services at once (0: no limit)")
 	fl.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate every container even if its configuration did not change (as docker compose up --force-recreate); pre_start hooks run again")
 	fl.StringArrayVar(&opts.Scale, "scale", nil, "run N containers of SERVICE, as SERVICE=N (repeatable; overrides scale and deploy.replicas; pre_start hooks still run once)")
+	fl.BoolVar(&o.NoBuild, "no-build", false, "never build: an image that is missing is refused, naming it, even for a service with build: (as docker compose up --no-build)")
 	fl.BoolVar(&o.Build, "build", false, "build the images of services with build: even when they exist (without it: only missing ones), through the Engine API's classic builder")
 	fl.BoolVar(&opts.NoDeps, "no-deps", false, "with SERVICE arguments: run only those, not what they depend on (as docker compose up --no-deps)")
 	fl.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove the containers of services the compose file no longer defines (without it they get a warning)")

@@ -38,6 +38,8 @@ type Options struct {
 	// Build builds every service that has build: (as --build); without it
 	// only those whose image is missing are built.
 	Build bool
+	// NoBuild builds nothing (--no-build): a missing image is refused.
+	NoBuild bool
 	// NoRecreate keeps every existing container of a service, changed or
 	// not, starting it when it is stopped (docker compose up --no-recreate).
 	NoRecreate bool
@@ -125,7 +127,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 		return v, Classify(err)
 	}
 	for _, n := range m.Project.ServiceNames() {
-		if m.Project.Services[n].Build == nil {
+		if m.Project.Services[n].Build == nil || opts.NoBuild {
 			continue
 		}
 		say := func(line string) {
