@@ -50,6 +50,10 @@ type Verdict struct {
 	Services      []ServiceVerdict `json:"services"`
 	Checks        []Check          `json:"checks"`
 	LogsDir       string           `json:"logsDir,omitempty"`
+	// Notes say what a reader of the verdict should know that is not a
+	// failure (a backend ready by probe whose Docker healthcheck has not
+	// passed yet).
+	Notes []string `json:"notes,omitempty"`
 	// ScaledDown are the containers removed because their service now has
 	// fewer replicas (highest numbers first, as docker compose does).
 	ScaledDown []string `json:"scaledDown,omitempty"`
@@ -275,6 +279,9 @@ func WriteVerdictText(w io.Writer, v Verdict, st Styles) error {
 				bw.printf("  | %s\n", l)
 			}
 		}
+	}
+	for _, n := range v.Notes {
+		bw.printf("\nnote: %s\n", n)
 	}
 	if len(v.ScaledDown) > 0 {
 		bw.printf("\nscaled down: removed %s\n", strings.Join(v.ScaledDown, ", "))

@@ -241,6 +241,13 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 				fmt.Fprintf(opts.Warnings, "WARN: could not remove the runner of %s: %v\n", r.Name, err)
 			}
 		}
+		if !r.Init && !r.Observed && r.ReadyBy == "probe" && r.ContainerID != "" {
+			// infractl's probe passed first; docker compose ps goes on
+			// saying "health: starting" until Docker's own check passes.
+			if st, err := pr.Inspect(lctx, r.ContainerID); err == nil && st.Running && st.Health == engine.HealthStarting {
+				v.Notes = append(v.Notes, fmt.Sprintf("%s is ready by infractl's probe of its healthcheck; Docker's own healthcheck had not passed yet when up returned (docker compose ps shows it as health: starting until it does)", r.Name))
+			}
+		}
 		sv.Detail = red.Terminal(sv.Detail)
 		v.Services = append(v.Services, sv)
 	}

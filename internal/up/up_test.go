@@ -298,3 +298,38 @@ func TestUpScalesDown(t *testing.T) {
 		t.Errorf("the first replica was not kept: %v", ok)
 	}
 }
+
+// A backend ready by infractl's probe whose Docker healthcheck has not
+// passed yet when up returns: the verdict says so (#29 item 5), and says
+// nothing once Docker's check passed first.
+func TestUpSaysWhenDockersHealthcheckHasNotPassedYet(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		db      memengine.Behavior
+		noteFor string
+	}{
+		{"probe first", memengine.Behavior{Healthcheck: true, ProbeOKAfter: time.Second, HealthyAfter: time.Hour}, "db"},
+		{"Docker first", memengine.Behavior{Healthcheck: true, HealthyAfter: time.Second}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := memengine.LoadYAML(t, "p", stack)
+			e := memengine.New(t0, map[string]memengine.Behavior{"db": tt.db, "init": {ExitAfter: time.Second}, "app": {}})
+			var v report.Verdict
+			var err error
+			opts := up.Options{MaxInitSeconds: 60, LogsDir: t.TempDir(), Clock: e.Clock, ProbeInterval: 250 * time.Millisecond}
+			if !e.Drive(2*time.Second, 30*time.Minute, func(idle func(int)) {
+				opts.Idle = idle
+				v, err = up.Run(t.Context(), e, m, opts)
+			}) {
+				t.Fatal("up did not finish")
+			}
+			if err != nil || !v.OK {
+				t.Fatalf("up: %v %+v", err, v.Services)
+			}
+			note := strings.Join(v.Notes, "\n")
+			if tt.noteFor == "" && note != "" || tt.noteFor != "" && !strings.HasPrefix(note, tt.noteFor+" is ready by infractl's probe") {
+				t.Errorf("notes %q, want one for %q", note, tt.noteFor)
+			}
+		})
+	}
+}
