@@ -12,8 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/infractl/infractl/internal/compose"
 	"github.com/infractl/infractl/internal/dockerapi"
 	"github.com/infractl/infractl/internal/engine"
+	"github.com/infractl/infractl/internal/redact"
 	"github.com/infractl/infractl/internal/report"
 	"github.com/infractl/infractl/internal/up"
 )
@@ -26,6 +28,29 @@ type outputOptions struct {
 func (o *outputOptions) addFlags(c *cobra.Command) {
 	c.Flags().StringVar(&o.format, "format", "text", "verdict format on stdout: text or json")
 	c.Flags().StringVar(&o.junit, "junit", "", "also write the verdict as JUnit XML to this file")
+}
+
+// prepareRun is what up and verify do before they touch the engine: load
+// the project, gather its secrets (a secret file that cannot be read is
+// refused), find an output that cannot be written, then connect. Nothing
+// is created.
+func (f *Factory) prepareRun(ctx context.Context, out outputOptions) (*compose.Model, *redact.Redactor, engine.Engine, error) {
+	m, err := f.LoadModel(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	red, err := f.Redactor(m)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := out.check(); err != nil {
+		return nil, nil, nil, err
+	}
+	eng, err := f.Engine(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return m, red, eng, nil
 }
 
 // check finds an output that cannot be written (--junit) before anything
@@ -235,20 +260,11 @@ func runUp(ctx context.Context, f *Factory, opts *UpOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := f.LoadModel(ctx)
+	m, red, eng, err := f.prepareRun(ctx, out)
 	if err != nil {
 		return err
 	}
-	if o.Redactor, err = f.Redactor(m); err != nil {
-		return err
-	}
-	if err := out.check(); err != nil {
-		return err
-	}
-	eng, err := f.Engine(ctx)
-	if err != nil {
-		return err
-	}
+	o.Redactor = red
 	release, err := f.lock(ctx, eng, m.Project.Name, "up")
 	if err != nil {
 		return err

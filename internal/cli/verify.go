@@ -108,20 +108,11 @@ func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	if lc != nil {
 		o.Loki = lc
 	}
-	m, err := f.LoadModel(ctx)
+	m, red, eng, err := f.prepareRun(ctx, out)
 	if err != nil {
 		return err
 	}
-	if o.Redactor, err = f.Redactor(m); err != nil {
-		return err
-	}
-	if err := out.check(); err != nil {
-		return err
-	}
-	eng, err := f.Engine(ctx)
-	if err != nil {
-		return err
-	}
+	o.Redactor = red
 	if o.Rerun || o.Blocking {
 		// These change the stack (fresh containers, stopped backends).
 		release, err := f.lock(ctx, eng, m.Project.Name, "verify")

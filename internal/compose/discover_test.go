@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/engine/memengine"
 )
 
 // Each discovery rule of discover.go on the smallest stack that shows it.
@@ -106,7 +107,6 @@ services:
 // The textbook init reads its secret from /run/secrets: the path's "run"
 // is not "runs for good", nor is a URL's host or path (#25 item 15).
 func TestPathsAndURLsDoNotSayRunsForGood(t *testing.T) {
-	dir := t.TempDir()
 	yaml := `
 services:
   db:
@@ -126,14 +126,7 @@ services:
     image: app
     command: ["/usr/local/bin/server"]
 `
-	file := filepath.Join(dir, "compose.yaml")
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m, err := compose.Load(t.Context(), compose.Options{Files: []string{file}, ProjectName: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := memengine.LoadYAML(t, "p", yaml)
 	for name, want := range map[string]compose.Role{"db-init": compose.RoleInit, "trigger-init": compose.RoleInit, "app-server": compose.RoleApp} {
 		if got := m.Services[name].Role; got != want {
 			t.Errorf("%s: role %s, want %s (%s)", name, got, want, m.Services[name].Reason)

@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/infractl/infractl/internal/compose"
+	"github.com/infractl/infractl/internal/engine/memengine"
 	"github.com/infractl/infractl/internal/lint"
 	"github.com/infractl/infractl/internal/report"
 )
@@ -236,7 +237,6 @@ func TestRulesApplyToHooks(t *testing.T) {
 // variable's name (#25 item 4), a signing key by the _KEY rule; a URL
 // whose password the container's shell fills in is not.
 func TestINF004SeesURLPasswordsAndSigningKeys(t *testing.T) {
-	dir := t.TempDir()
 	yaml := `
 services:
   migrate:
@@ -248,14 +248,7 @@ services:
       FROM_SHELL: postgres://app:$$DB_PASSWORD@db/app
       PLAIN_URL: http://db:5432/app
 `
-	file := filepath.Join(dir, "compose.yaml")
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m, err := compose.Load(t.Context(), compose.Options{Files: []string{file}, ProjectName: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := memengine.LoadYAML(t, "p", yaml)
 	got := map[string]string{}
 	for _, f := range lint.Check(m) {
 		if f.Rule == "INF004" {
