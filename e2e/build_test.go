@@ -88,3 +88,29 @@ func TestE2EUpRefusesBadBuildsAndHooks(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EDownRemovesLocalImages: down --rmi local removes the image built
+// for a service without image: (named <project>-<service>, as docker
+// compose names it) and leaves the images with a custom tag; --rmi all
+// would take those too (#29).
+func TestE2EDownRemovesLocalImages(t *testing.T) {
+	flags := project(t, "e2e-build")
+	img := projectName(flags) + "-seed"
+	t.Cleanup(func() { _, _ = docker.ImageRemove(t.Context(), img, client.ImageRemoveOptions{Force: true}) })
+	if r := infra(t, args("up", flags)...); r.code != 0 {
+		t.Fatalf("up: exit %d\n%s", r.code, r.stderr)
+	}
+	r := infra(t, args("down", flags, "--rmi", "local")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "removed image "+img) {
+		t.Fatalf("down --rmi local: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := docker.ImageInspect(t.Context(), img); err == nil {
+		t.Errorf("%s is still there after down --rmi local", img)
+	}
+	if _, err := docker.ImageInspect(t.Context(), "infractl/toolbox:latest"); err != nil {
+		t.Errorf("the base image with a custom tag was removed: %v", err)
+	}
+	if r := infra(t, args("down", flags, "--rmi", "some")...); r.code != 2 || !strings.Contains(r.stderr, `--rmi "some": want local or all`) {
+		t.Errorf("down --rmi some: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -51,7 +51,6 @@ var upComposeFlags = []composeFlag{
 // not implement.
 var downComposeFlags = []composeFlag{
 	{name: "dry-run", refused: "not implemented yet: infractl down names each container, network and volume it removes"},
-	{name: "rmi", value: true, refused: "not implemented yet: docker compose down --rmi removes the images"},
 }
 
 // addComposeFlags registers flags on c.

@@ -438,6 +438,14 @@ the file no longer loads) everything labelled with that project is removed.`,
 			if err := refuseComposeFlags(cmd, downComposeFlags); err != nil {
 				return err
 			}
+			switch o.RemoveImages {
+			case "", "local", "all":
+			default:
+				return fmt.Errorf("--rmi %q: want local or all%w", o.RemoveImages, usageSuffix)
+			}
+			if o.RemoveImages != "" && f.Swarm() {
+				return fmt.Errorf("--rmi: not on Swarm (each node holds its own images)%w", usageSuffix)
+			}
 			if cmd.Flags().Changed("timeout") {
 				if stopTimeout < 0 {
 					return fmt.Errorf("-t/--timeout %d is out of range: it takes 0 or more seconds%w", stopTimeout, usageSuffix)
@@ -488,13 +496,15 @@ the file no longer loads) everything labelled with that project is removed.`,
 				fmt.Fprintf(f.Streams.ErrOut, "removed %s %s\n", k, n)
 			}
 			rep, err := eng.Down(context.WithoutCancel(ctx), name, o)
-			for _, l := range [][2]string{{kind, ""}, {"network", ""}, {"volume", ""}} {
+			for _, l := range [][2]string{{kind, ""}, {"network", ""}, {"volume", ""}, {"image", ""}} {
 				names := rep.Containers
 				switch l[0] {
 				case "network":
 					names = rep.Networks
 				case "volume":
 					names = rep.Volumes
+				case "image":
+					names = rep.Images
 				}
 				for _, n := range names {
 					if !said[l[0]+" "+n] {
@@ -510,6 +520,7 @@ the file no longer loads) everything labelled with that project is removed.`,
 	}
 	c.Flags().BoolVarP(&o.Volumes, "volumes", "v", false, "also remove the project's named volumes")
 	c.Flags().BoolVar(&o.RemoveOrphans, "remove-orphans", false, "also remove containers of services the project no longer defines")
+	c.Flags().StringVar(&o.RemoveImages, "rmi", "", `also remove the images the containers ran: "local" those without a custom tag (the <project>-<service> images built for services without image:), "all" every one; an image another container uses is left`)
 	c.Flags().IntVarP(&stopTimeout, "timeout", "t", 10, "seconds a running container may take to stop before it is killed (as docker compose down -t; default: each service's stop_grace_period, else 10)")
 	addComposeFlags(c, downComposeFlags)
 	return c

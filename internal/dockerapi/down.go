@@ -51,6 +51,9 @@ func (e *Engine) Down(ctx context.Context, project string, opts engine.DownOptio
 		sortReport(&rep)
 		return rep, err
 	}
+	if opts.RemoveImages != "" {
+		rep.Images = e.removeImages(ctx, project, remove, opts)
+	}
 	if len(rep.Kept) > 0 || opts.OnlyOrphans || opts.Only != nil {
 		// Their networks stay in use.
 		sortReport(&rep)
@@ -177,7 +180,40 @@ func (e *Engine) stopInOrder(ctx context.Context, cs []engine.Container, opts en
 	return removed, firstErr
 }
 
+// removeImages removes the images the removed containers ran (down --rmi):
+// every one with "all", with "local" only those named as docker compose
+// names a built image (<project>-<service>, no custom tag). An image that
+// another container still uses is left: the engine refuses it.
+func (e *Engine) removeImages(ctx context.Context, project string, cs []engine.Container, opts engine.DownOptions) []string {
+	var images []string
+	for _, c := range cs {
+		img := c.Image
+		if img == "" || slices.Contains(images, img) {
+			continue
+		}
+		svc := c.Service
+		if s, _, ok := compose.ParseHookName(svc); ok {
+			svc = s
+		}
+		local := strings.TrimSuffix(img, ":latest") == project+"-"+svc
+		if opts.RemoveImages == "all" || local {
+			images = append(images, img)
+		}
+	}
+	var removed []string
+	for _, img := range images {
+		if _, err := e.cli.ImageRemove(ctx, img, client.ImageRemoveOptions{}); err == nil {
+			removed = append(removed, img)
+			if opts.Progress != nil {
+				opts.Progress("image", img)
+			}
+		}
+	}
+	return removed
+}
+
 func sortReport(rep *engine.DownReport) {
+	sort.Strings(rep.Images)
 	sort.Strings(rep.Containers)
 	sort.Strings(rep.Networks)
 	sort.Strings(rep.Volumes)

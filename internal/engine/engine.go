@@ -267,6 +267,10 @@ type DownOptions struct {
 	// it is killed (down -t); nil: each container's own (stop_grace_period,
 	// else the engine's 10 s).
 	StopTimeout *int
+	// RemoveImages is down --rmi: "all" removes the images the removed
+	// containers ran, "local" only those without a custom tag (the name
+	// docker compose gives a built image, <project>-<service>); "": none.
+	RemoveImages string
 	// Only, when set, removes just these containers (by name) of the
 	// project, as down stops them; networks and volumes stay (up's scale
 	// down).
@@ -278,5 +282,5 @@ type DownOptions struct {
 
 // DownReport says what Down removed, sorted.
 type DownReport struct {
-	Containers, Networks, Volumes, Kept []string
+	Containers, Networks, Volumes, Images, Kept []string
 }
