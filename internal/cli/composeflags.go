@@ -78,11 +78,11 @@ func refuseComposeFlags(c *cobra.Command, flags []composeFlag) error {
 			continue
 		}
 		name := "--" + f.name
-		if f.short != "" {
+		switch {
+		case f.hidden:
+			name = "-" + f.short // only the shorthand is compose's
+		case f.short != "":
 			name = "-" + f.short + "/" + name
-		}
-		if f.name == "stop-timeout" {
-			name = "-t"
 		}
 		return fmt.Errorf("%s: %s%w", name, f.refused, usageSuffix)
 	}

@@ -496,19 +496,14 @@ the file no longer loads) everything labelled with that project is removed.`,
 				fmt.Fprintf(f.Streams.ErrOut, "removed %s %s\n", k, n)
 			}
 			rep, err := eng.Down(context.WithoutCancel(ctx), name, o)
-			for _, l := range [][2]string{{kind, ""}, {"network", ""}, {"volume", ""}, {"image", ""}} {
-				names := rep.Containers
-				switch l[0] {
-				case "network":
-					names = rep.Networks
-				case "volume":
-					names = rep.Volumes
-				case "image":
-					names = rep.Images
-				}
-				for _, n := range names {
-					if !said[l[0]+" "+n] {
-						fmt.Fprintf(f.Streams.ErrOut, "removed %s %s\n", l[0], n)
+			// What the engine removed without a word as it went (Swarm).
+			for _, l := range []struct {
+				kind  string
+				names []string
+			}{{kind, rep.Containers}, {"network", rep.Networks}, {"volume", rep.Volumes}, {"image", rep.Images}} {
+				for _, n := range l.names {
+					if !said[l.kind+" "+n] {
+						fmt.Fprintf(f.Streams.ErrOut, "removed %s %s\n", l.kind, n)
 					}
 				}
 			}

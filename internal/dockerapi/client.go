@@ -112,13 +112,9 @@ func InContainer() bool {
 
 // Check refuses the keys this engine cannot run (see engine.Engine).
 func (e *Engine) Check(p *types.Project) error {
-	var problems []string
+	problems := keyProblems(p)
 	for _, n := range p.ServiceNames() {
-		sc := p.Services[n]
-		if bad := unsupportedKeys(sc); len(bad) > 0 {
-			problems = append(problems, fmt.Sprintf("service %q uses keys infractl cannot run yet: %s (run it with docker compose, or remove them)", n, strings.Join(bad, ", ")))
-		}
-		if sc.Build != nil {
+		if sc := p.Services[n]; sc.Build != nil {
 			if bad := UnsupportedBuildKeys(sc.Build); len(bad) > 0 {
 				problems = append(problems, fmt.Sprintf("service %q: %s cannot be built through the Engine API's classic builder here (build it with docker build, or remove them)", n, strings.Join(bad, ", ")))
 			}

@@ -44,16 +44,22 @@ func NewProject(ctx context.Context, cli *client.Client, p *types.Project, polic
 	return newProject(ctx, cli, p, policy, false)
 }
 
-// newProject is NewProject; remote says the engine is not this machine's
-// (file secrets and configs are then copied through the API).
-func newProject(ctx context.Context, cli *client.Client, p *types.Project, policy map[string]engine.Policy, remote bool) (*Project, error) {
-	names := p.ServiceNames()
+// keyProblems names, per service, the keys infractl cannot run.
+func keyProblems(p *types.Project) []string {
 	var problems []string
-	for _, n := range names {
+	for _, n := range p.ServiceNames() {
 		if bad := unsupportedKeys(p.Services[n]); len(bad) > 0 {
 			problems = append(problems, fmt.Sprintf("service %q uses keys infractl cannot run yet: %s (run it with docker compose, or remove them)", n, strings.Join(bad, ", ")))
 		}
 	}
+	return problems
+}
+
+// newProject is NewProject; remote says the engine is not this machine's
+// (file secrets and configs are then copied through the API).
+func newProject(ctx context.Context, cli *client.Client, p *types.Project, policy map[string]engine.Policy, remote bool) (*Project, error) {
+	names := p.ServiceNames()
+	problems := keyProblems(p)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s: %w", strings.Join(problems, "; "), engine.ErrUnsupported)
 	}

@@ -82,16 +82,21 @@ func (s *Swarm) Build(_ context.Context, _ *types.Project, service string, _ boo
 // nothing is created.
 // Check refuses what Swarm cannot run (see engine.Engine).
 func (s *Swarm) Check(p *types.Project) error {
+	if problems := swarmProblems(p); len(problems) > 0 {
+		return fmt.Errorf("%s: %w", strings.Join(problems, "; "), engine.ErrUnsupported)
+	}
+	return nil
+}
+
+// swarmProblems names, per service, what Swarm refuses.
+func swarmProblems(p *types.Project) []string {
 	var problems []string
 	for _, name := range p.ServiceNames() {
 		for _, k := range swarmRefused(p.Services[name]) {
 			problems = append(problems, fmt.Sprintf("service %q: %s", name, k))
 		}
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%s: %w", strings.Join(problems, "; "), engine.ErrUnsupported)
-	}
-	return nil
+	return problems
 }
 
 func (s *Swarm) Project(ctx context.Context, p *types.Project, policy map[string]engine.Policy) (engine.Project, error) {
@@ -99,13 +104,10 @@ func (s *Swarm) Project(ctx context.Context, p *types.Project, policy map[string
 	if err != nil {
 		return nil, err
 	}
-	var problems []string
+	problems := swarmProblems(p)
 	images := map[string][]string{}
 	for _, name := range p.ServiceNames() {
 		sc := p.Services[name]
-		for _, k := range swarmRefused(sc) {
-			problems = append(problems, fmt.Sprintf("service %q: %s", name, k))
-		}
 		if sc.Image == "" {
 			problems = append(problems, fmt.Sprintf("service %q has no image: (on Swarm every node runs a named image)", name))
 			continue

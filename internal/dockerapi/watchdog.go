@@ -108,7 +108,7 @@ func (w *watchdog) Hurry() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if ping(ctx) != nil && w.Lost() == nil {
-			w.giveUp(fmt.Sprintf("the Docker engine at %s did not answer after the interruption; what it was running may still run there (infractl down removes it)", w.endpoint))
+			w.giveUp(w.interruptedLoss())
 		}
 	}()
 }
@@ -157,13 +157,18 @@ func (w *watchdog) watch() {
 		}
 		switch since := time.Since(lastOK); {
 		case hurry:
-			w.giveUp(fmt.Sprintf("the Docker engine at %s did not answer after the interruption; what it was running may still run there (infractl down removes it)", w.endpoint))
+			w.giveUp(w.interruptedLoss())
 			return
 		case since >= w.bound:
 			w.giveUp(fmt.Sprintf("the Docker engine at %s stopped answering (no answer to /_ping for %s)", w.endpoint, since.Round(time.Second)))
 			return
 		}
 	}
+}
+
+// interruptedLoss is the loss said after Ctrl-C.
+func (w *watchdog) interruptedLoss() string {
+	return fmt.Sprintf("the Docker engine at %s did not answer after the interruption; what it was running may still run there (infractl down removes it)", w.endpoint)
 }
 
 // giveUp marks the engine lost and closes every open connection.

@@ -192,6 +192,7 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 	logsDir := opts.LogsDir
 	if logsDir == "" {
 		logsDir = DefaultLogsDir(m.Project.WorkingDir, m.Project.Name)
+		ignoreLogsRoot(m.Project.WorkingDir)
 	}
 	// Each run replaces its project's logs: a log of a replica or init
 	// that no longer runs is not left to be mistaken for this run's.
@@ -269,14 +270,20 @@ func Run(ctx context.Context, eng engine.Engine, m *compose.Model, opts Options)
 // checkout keep theirs apart), with a .gitignore in .infractl that keeps
 // the checkout's git status clean.
 func DefaultLogsDir(workingDir, project string) string {
+	return filepath.Join(workingDir, ".infractl", project, "logs")
+}
+
+// ignoreLogsRoot writes .infractl/.gitignore (once) so that the logs stay
+// out of the checkout's git status.
+func ignoreLogsRoot(workingDir string) {
 	root := filepath.Join(workingDir, ".infractl")
-	if err := os.MkdirAll(root, 0o755); err == nil {
-		ignore := filepath.Join(root, ".gitignore")
-		if _, err := os.Stat(ignore); errors.Is(err, os.ErrNotExist) {
-			_ = os.WriteFile(ignore, []byte("# infractl's run logs: not part of the project.\n*\n"), 0o644)
-		}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return
 	}
-	return filepath.Join(root, project, "logs")
+	ignore := filepath.Join(root, ".gitignore")
+	if _, err := os.Stat(ignore); errors.Is(err, os.ErrNotExist) {
+		_ = os.WriteFile(ignore, []byte("# infractl's run logs: not part of the project.\n*\n"), 0o644)
+	}
 }
 
 // clearLogs removes the .log files a previous run left in dir (only
