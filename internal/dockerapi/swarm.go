@@ -124,7 +124,7 @@ func (s *Swarm) Project(ctx context.Context, p *types.Project, policy map[string
 			if !cerrdefs.IsNotFound(err) {
 				return nil, engineErr("inspect image "+img, err)
 			}
-			problems = append(problems, fmt.Sprintf("image %q of service %s is not on this node, and no registry serves it (Swarm nodes use the images they have)", img, quoteJoin(images[img])))
+			problems = append(problems, fmt.Sprintf("image %q of service %s is not on this node; infractl does not pull images yet: pull it on the nodes first (docker pull %s)", img, quoteJoin(images[img]), img))
 		}
 	}
 	if len(problems) > 0 {
